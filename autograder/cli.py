@@ -1,0 +1,98 @@
+"""Command line: `python -m autograder {release,grade,demo,catalogue}`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from . import grading, release, results, samples
+from .paths import COURSE, SOLUTIONS, notebook_names
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    return release.release(check=args.check)
+
+
+def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool) -> list[grading.Result]:
+    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet)
+    results.write_all(graded, out)
+    if not quiet:
+        print(results.table(graded))
+        print(f"\nwrote {out / 'grades.csv'}, {out / 'details.json'} and feedback in {out / 'feedback'}")
+    return graded
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet)
+    return 0 if graded else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Release the course, write the sample class's submissions, grade them, show the table."""
+    code = release.release()
+    if code:
+        return code
+    submissions = args.out / "submissions"
+    who = samples.write_sample_class(submissions, notebook_names(COURSE))
+    print("\nSample class:")
+    for student, why in who.items():
+        print(f"  {student:6} {why}")
+    print()
+    _grade_and_report(submissions, args.out, args.timeout, quiet=False)
+    return 0
+
+
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    """Grade every case of wrong-answer catalogue files and say which behave as they should."""
+    problems, total = [], 0
+    with tempfile.TemporaryDirectory(prefix="mha-catalogue-") as tmp:
+        submissions = Path(tmp) / "submissions"
+        cases = {}
+        for path in args.files:
+            cases.update(samples.write_catalogue(submissions, samples.load_catalogue(path)))
+        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True)
+        total = len(cases)
+        problems = samples.check_catalogue(cases, graded)
+    for p in problems:
+        print("FAIL", p)
+    print(f"{total - len({p.split(':')[0] for p in problems})}/{total} catalogue cases behave as expected"
+          f" (details in {args.out / 'grades.csv'})")
+    return 1 if problems else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
+    r.add_argument("--check", action="store_true", help="exit 1 if course/ is not what solutions/ releases")
+    r.set_defaults(func=cmd_release)
+
+    timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
+    g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb")
+    g.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
+    g.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ are written")
+    g.add_argument("--timeout", **timeout)
+    g.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    g.set_defaults(func=cmd_grade)
+
+    d = sub.add_parser("demo", help="release, then grade the built-in sample class")
+    d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
+    d.add_argument("--timeout", **timeout)
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("catalogue", help="grade wrong-answer catalogues and check each case's outcome")
+    c.add_argument("files", type=Path, nargs="+", help="catalogue files, e.g. tests/catalogue/nb01.py")
+    c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--timeout", **timeout)
+    c.set_defaults(func=cmd_catalogue)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not SOLUTIONS.is_dir():
+        print(f"error: {SOLUTIONS} not found; run from a checkout of mha-course", file=sys.stderr)
+        return 2
+    return args.func(args)

@@ -1,0 +1,137 @@
+"""Grade a folder of submissions with nbgrader: autograde, feedback, and one result per notebook."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from .intake import Submission, collect
+from .nbcourse import NbgraderCourse, build_course
+from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
+
+
+@dataclass
+class Result:
+    student_id: str
+    notebook: str
+    score: float
+    max_score: float
+    status: str
+    #: test cells that lost points: {grade_id: "ErrorType: message"}
+    failed: dict[str, str] = field(default_factory=dict)
+    #: per test cell: {grade_id: [score, max_score]}
+    cells: dict[str, list[float]] = field(default_factory=dict)
+    feedback: str = ""
+
+
+def _error_line(output: dict) -> str:
+    return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+
+
+def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str]]:
+    """Errors in the graded notebook: ({test grade_id: error}, [problems in the learner's own cells])."""
+    tests, others = {}, []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            tests[meta["grade_id"]] = _error_line(errors[-1])
+        else:
+            name = meta.get("grade_id") or f"cell {index + 1}"
+            kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"
+            others.append(f"{name} {kind}")
+    return tests, others
+
+
+def _max_scores(course: NbgraderCourse, notebook: str) -> float:
+    nb = nbformat.read(course.release_dir() / notebook, as_version=4)
+    return float(sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade")))
+
+
+def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission], log: str) -> list[Result]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    results = []
+    with Gradebook(course.config.CourseDirectory.db_url) as gb:
+        for sub in subs:
+            stem = Path(sub.notebook).stem
+            graded = course.autograded_notebook(student_id, sub.notebook)
+            try:
+                entry = gb.find_submission_notebook(stem, ASSIGNMENT, student_id)
+            except MissingEntry:
+                entry = None
+            if entry is None or not graded.exists():
+                why = log.strip().splitlines()[-1] if log.strip() else "nbgrader produced no graded notebook"
+                results.append(Result(student_id, sub.notebook, 0.0, _max_scores(course, sub.notebook),
+                                      f"not graded: autograde failed ({why})"))
+                continue
+            tests, others = _cell_errors(nbformat.read(graded, as_version=4))
+            cells = {g.name: [float(g.score or 0), float(g.max_score)] for g in entry.grades if g.max_score}
+            failed = {gid: tests.get(gid, "lost points") for gid, (s, m) in cells.items() if s < m}
+            status = "graded" + (f"; {', '.join(others)}" if others else "")
+            results.append(Result(student_id, sub.notebook, float(entry.score), float(entry.max_score),
+                                  status, failed, cells))
+    return results
+
+
+def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission]) -> list[Result]:
+    """Autograde one student's readable notebooks and write their feedback."""
+    target = course.submitted_dir(student_id)
+    target.mkdir(parents=True, exist_ok=True)
+    for sub in subs:
+        nbformat.write(sub.nb, target / sub.notebook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        done = course.api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+        results = _read_results(course, student_id, subs, done.get("error", "") + done.get("log", ""))
+        if any(r.status.startswith("graded") for r in results):
+            course.api.generate_feedback(ASSIGNMENT, student_id, force=True)
+    for r in results:
+        html = course.feedback_html(student_id, r.notebook)
+        r.feedback = str(html) if html.exists() else ""
+    return results
+
+
+def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
+          progress: bool = True) -> list[Result]:
+    """Grade every `submissions/<student_id>/<notebook>.ipynb`; copy feedback to `out/feedback/`."""
+    known = notebook_names(solutions)
+    subs = collect(submissions, known)
+    results: list[Result] = []
+    os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
+    by_student: dict[str, list[Submission]] = {}
+    for sub in subs:
+        if sub.problem:
+            results.append(Result(sub.student_id, sub.notebook, 0.0, 0.0, sub.problem))
+        else:
+            by_student.setdefault(sub.student_id, []).append(sub)
+    with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
+        course = build_course(Path(tmp), solutions, cell_timeout)
+        for r in results:
+            if r.notebook in known:
+                r.max_score = _max_scores(course, r.notebook)
+        bar = tqdm(by_student.items(), desc="grading", unit="student", disable=not progress)
+        for student_id, student_subs in bar:
+            bar.set_postfix_str(student_id)
+            results.extend(grade_student(course, student_id, student_subs))
+        for r in results:
+            if r.feedback:
+                dest = out / "feedback" / r.student_id / (Path(r.notebook).stem + ".html")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(r.feedback, dest)
+                r.feedback = str(dest.relative_to(out))
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(tmp) / "gradebook.db", out / "gradebook.db")
+    results.sort(key=lambda r: (r.student_id, r.notebook))
+    return results

@@ -1,0 +1,83 @@
+"""A throw-away nbgrader course directory built from `solutions/`.
+
+nbgrader wants a course root with `source/<assignment>/`, a gradebook and a config. We build one in a
+temporary folder for every release or grading run, so that nothing of nbgrader's state leaks between runs.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
+
+#: What a learner sees in place of a removed solution.
+CODE_STUB = '# YOUR CODE HERE\nraise NotImplementedError("Exercise not done yet: replace this line with your code")'
+
+
+def nbgrader_config(root: Path, cell_timeout: int = 60) -> Config:
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = "mha-course"
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    # Cells missing from a submission (deleted by the learner) are put back from the release.
+    c.OverwriteCells.add_missing_cells = True
+    # `Execute.timeout` wins over `ExecutePreprocessor.timeout` in nbgrader 0.9.
+    c.Execute.timeout = cell_timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    c.Exchange.root = str(root / "exchange")
+    c.Application.log_level = logging.WARNING
+    return c
+
+
+@dataclass
+class NbgraderCourse:
+    root: Path
+    config: Config
+
+    @property
+    def api(self):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        if not hasattr(self, "_api"):
+            coursedir = CourseDirectory(config=self.config)
+            self._api = NbGraderAPI(coursedir, config=self.config)
+        return self._api
+
+    def release_dir(self) -> Path:
+        return self.root / "release" / ASSIGNMENT
+
+    def submitted_dir(self, student_id: str) -> Path:
+        return self.root / "submitted" / student_id / ASSIGNMENT
+
+    def autograded_notebook(self, student_id: str, notebook: str) -> Path:
+        return self.root / "autograded" / student_id / ASSIGNMENT / notebook
+
+    def feedback_html(self, student_id: str, notebook: str) -> Path:
+        return self.root / "feedback" / student_id / ASSIGNMENT / (Path(notebook).stem + ".html")
+
+
+def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60) -> NbgraderCourse:
+    """Copy the solution notebooks into `root/source/` and run nbgrader's generate_assignment there."""
+    source = root / "source" / ASSIGNMENT
+    source.mkdir(parents=True, exist_ok=True)
+    names = notebook_names(solutions)
+    if not names:
+        raise SystemExit(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
+    for name in names:
+        shutil.copy2(solutions / name, source / name)
+    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = course.api.generate_assignment(ASSIGNMENT, force=True)
+    if not result["success"]:
+        raise SystemExit("nbgrader generate_assignment failed on solutions/:\n" + result.get("error", "")
+                         + result.get("log", ""))
+    return course

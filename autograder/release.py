@@ -1,0 +1,53 @@
+"""`python -m autograder release`: regenerate `course/` from `solutions/`, byte for byte reproducibly."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from .nbcourse import build_course
+from .paths import COURSE, SOLUTIONS, notebook_names
+
+
+def normalise(nb: nbformat.NotebookNode) -> str:
+    """The released notebook as text with everything that varies between runs removed."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    return nbformat.writes(nb) + "\n"
+
+
+def released_notebooks(solutions: Path = SOLUTIONS) -> dict[str, str]:
+    """Run nbgrader's generate_assignment on `solutions` and return {file name: notebook text}."""
+    with tempfile.TemporaryDirectory(prefix="mha-release-") as tmp:
+        course = build_course(Path(tmp), solutions)
+        return {name: normalise(nbformat.read(course.release_dir() / name, as_version=4))
+                for name in notebook_names(course.release_dir())}
+
+
+def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool = False) -> int:
+    """Write (or with `check`, compare) the student notebooks. Returns a process exit code."""
+    wanted = released_notebooks(solutions)
+    course_dir.mkdir(parents=True, exist_ok=True)
+    present = set(notebook_names(course_dir))
+    stale = sorted(name for name, text in wanted.items()
+                   if name not in present or (course_dir / name).read_text(encoding="utf-8") != text)
+    extra = sorted(present - set(wanted))
+    if check:
+        if not stale and not extra:
+            print(f"course/ is up to date with solutions/ ({len(wanted)} notebooks)")
+            return 0
+        for name in stale:
+            print(f"stale: course/{name} differs from what solutions/{name} releases")
+        for name in extra:
+            print(f"extra: course/{name} has no source in solutions/")
+        print("Run `python -m autograder release` and commit course/ (never edit course/ by hand).")
+        return 1
+    for name in stale:
+        (course_dir / name).write_text(wanted[name], encoding="utf-8")
+    for name in extra:
+        (course_dir / name).unlink()
+    print(f"released {len(wanted)} notebooks to {course_dir} ({len(stale)} changed, {len(extra)} removed)")
+    return 0

@@ -1,0 +1,88 @@
+"""Wrong answers and correct variants for 01_projections (see tests/test_catalogue.py)."""
+NOTEBOOK = "01_projections.ipynb"
+
+_SPLIT_HEAD = "def split_heads(X, num_heads):\n"
+
+WRONG = [
+    dict(name="head_dim_no_divisibility_check",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"},
+         fails={"check_head_dim": "must be divisible"}),
+    dict(name="head_dim_float",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return d_model / num_heads\n"},
+         fails={"check_head_dim": "return an int"}),
+    dict(name="head_dim_assert_instead_of_valueerror",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    assert d_model % num_heads == 0, 'd_model must be divisible by num_heads'\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "raised AssertionError: raise ValueError instead"}),
+    dict(name="head_dim_message_without_numbers",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError('d_model must be divisible by num_heads')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "should name both numbers"}),
+    dict(name="head_dim_no_num_heads_check",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "num_heads must be at least 1"}),
+    dict(name="split_reshape_without_transpose",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    return X.reshape(*batch, num_heads, n, head_dim(d_model, num_heads))\n"},
+         fails={"check_split_heads": "mix tokens"}),
+    dict(name="split_interleaved_columns",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return np.moveaxis(X.reshape(*batch, n, d_k, num_heads), -1, -3)\n"},
+         fails={"check_split_heads": "every num_heads-th column"}),
+    dict(name="split_only_2d",
+         answers={"split_heads": _SPLIT_HEAD + "    n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return X.reshape(n, num_heads, d_k).transpose(1, 0, 2)\n"},
+         fails={"check_split_heads_batched": "negative axes"}),
+    dict(name="split_merges_batch_into_tokens",
+         answers={"split_heads": _SPLIT_HEAD + "    d_k = head_dim(X.shape[-1], num_heads)\n"
+                                 "    return X.reshape(-1, num_heads, d_k).transpose(1, 0, 2)\n"},
+         fails={"check_split_heads_batched": "(batch, num_heads, n, d_k)"}),
+    dict(name="split_float_d_k",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = d_model / num_heads\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"},
+         fails={"check_split_heads": "float"}),
+    dict(name="split_transposes_every_axis",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    return X.reshape(*batch, n, num_heads, head_dim(d_model, num_heads)).T\n"},
+         fails={"check_split_heads": "should have shape (2, 3, 2)"}),
+    dict(name="split_without_head_dim",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = d_model // num_heads\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"},
+         fails={"check_split_heads_batched": "call head_dim"}),
+    dict(name="score_cost_uses_d_model_per_head",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n    return num_heads * n * n * d_model\n"},
+         fails={"check_score_cost": "should be 8 * 10 * 10 * 64"}),
+]
+
+CORRECT = [
+    dict(name="split_stack_of_column_slices",
+         answers={"split_heads": _SPLIT_HEAD + "    d_k = head_dim(X.shape[-1], num_heads)\n"
+                                 "    return np.stack([X[..., i*d_k:(i+1)*d_k] for i in range(num_heads)], axis=-3)\n"}),
+    dict(name="split_einsum_and_divmod",
+         answers={"split_heads": _SPLIT_HEAD + "    d_k = head_dim(X.shape[-1], num_heads)\n"
+                                 "    return np.einsum('...nhd->...hnd', X.reshape(*X.shape[:-1], num_heads, d_k))\n",
+                  "head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads <= 0:\n"
+                              "        raise ValueError(f'need num_heads >= 1, not {num_heads}')\n"
+                              "    d_k, rest = divmod(d_model, num_heads)\n"
+                              "    if rest:\n"
+                              "        raise ValueError(f'd_model ({d_model}) is not divisible by num_heads ({num_heads})')\n"
+                              "    return d_k\n"}),
+    dict(name="score_cost_as_n2_d_model",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n"
+                                "    head_dim(d_model, num_heads)  # validates\n"
+                                "    return n * n * d_model\n"}),
+]

@@ -1,0 +1,48 @@
+"""The commands an instructor types: the README's demo, and the catalogue checker."""
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_demo_grades_the_sample_class(tmp_path):
+    done = run("demo", "--out", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    with (tmp_path / "demo" / "grades.csv").open() as f:
+        rows = {(r["student_id"], r["notebook"]): r for r in csv.DictReader(f)}
+    first = "01_projections.ipynb"
+    assert rows[("ada", first)]["score"] == rows[("ada", first)]["max_score"]
+    assert all(r["score"] == r["max_score"] for (s, _), r in rows.items() if s == "ada")
+    assert rows[("dan", first)]["score"] == rows[("dan", first)]["max_score"]
+    assert float(rows[("ben", first)]["score"]) < float(rows[("ben", first)]["max_score"])
+    assert "mix tokens" in rows[("ben", first)]["failed_checks"]
+    assert "must be divisible" in rows[("cleo", first)]["failed_checks"]
+    assert rows[("eve", first)]["score"] == "0"
+    assert rows[("finn", first)]["score"] == "0" and "not valid JSON" in rows[("finn", first)]["status"]
+    assert "ada" in done.stdout and "mix tokens" in done.stdout   # the table is printed
+
+
+def test_catalogue_command_reports_misbehaving_cases(tmp_path):
+    cat = tmp_path / "nbtest.py"
+    cat.write_text(
+        "NOTEBOOK = '01_projections.ipynb'\n"
+        "WRONG = [dict(name='floor', answers={'head_dim': 'def head_dim(d_model, num_heads):\\n"
+        "    return d_model // num_heads\\n'}, fails={'check_head_dim': 'must be divisible'}),\n"
+        "         dict(name='mislabelled', answers={}, fails={'check_head_dim': 'anything'})]\n"
+        "CORRECT = []\n")
+    done = run("catalogue", str(cat), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "wrong-mislabelled: a wrong answer kept full marks" in done.stdout
+    assert "wrong-floor" not in done.stdout.replace("1/2", "")
+    assert "1/2 catalogue cases behave as expected" in done.stdout
+
+
+def test_grade_refuses_a_missing_folder(tmp_path):
+    done = run("grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
+    assert done.returncode != 0 and "is not a folder" in done.stdout + done.stderr

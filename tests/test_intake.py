@@ -1,0 +1,63 @@
+"""Reading submissions: what parses, what is refused, and with which message."""
+import json
+
+import nbformat
+import pytest
+
+from autograder import samples
+from autograder.intake import collect, read_notebook
+from conftest import NOTEBOOKS
+
+
+@pytest.fixture
+def good_text():
+    return nbformat.writes(samples.fill(NOTEBOOKS[0]))
+
+
+def test_bom_and_crlf_are_accepted(tmp_path, good_text):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(b"\xef\xbb\xbf" + good_text.replace("\n", "\r\n").encode())
+    assert len(read_notebook(path).cells) == len(nbformat.reads(good_text, 4).cells)
+
+
+def test_old_nbformat_without_cell_ids_is_accepted(tmp_path, good_text):
+    data = json.loads(good_text)
+    data["nbformat_minor"] = 2
+    for cell in data["cells"]:
+        cell.pop("id", None)
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    nb = read_notebook(path)
+    assert [c.source for c in nb.cells] == ["".join(c["source"]) for c in data["cells"]]
+    nbformat.validate(nb)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b'{"cells": [', "not valid JSON"),
+    (b"\xff\xfe\x00garbage", "not UTF-8"),
+    (b'{"hello": 1}', "no 'cells' list"),
+    (b'{"cells": [{"cell_type": "code"}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "invalid notebook"),
+])
+def test_unreadable_files_get_a_clear_reason(tmp_path, content, message):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        read_notebook(path)
+
+
+def test_collect_reports_unknown_notebooks_and_bad_ids(tmp_path, good_text):
+    (tmp_path / "amy").mkdir()
+    (tmp_path / "amy" / NOTEBOOKS[0]).write_text(good_text)
+    (tmp_path / "amy" / "homework.ipynb").write_text(good_text)
+    (tmp_path / "-rf").mkdir()
+    (tmp_path / "-rf" / NOTEBOOKS[0]).write_text(good_text)
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    assert subs[("amy", NOTEBOOKS[0])].problem is None
+    assert "unknown notebook" in subs[("amy", "homework.ipynb")].problem
+    assert "student id" in subs[("-rf", NOTEBOOKS[0])].problem
+
+
+def test_collect_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(SystemExit, match="not a folder"):
+        collect(tmp_path / "nope", NOTEBOOKS)
