@@ -6,7 +6,9 @@ temporary folder for every release or grading run, so that nothing of nbgrader's
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +66,16 @@ class NbgraderCourse:
         return self.root / "feedback" / student_id / ASSIGNMENT / (Path(notebook).stem + ".html")
 
 
+def _put_our_scripts_on_path() -> None:
+    """nbgrader runs `alembic` as a program: find the one installed beside this Python, venv or not."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60) -> NbgraderCourse:
     """Copy the solution notebooks into `root/source/` and run nbgrader's generate_assignment there."""
+    _put_our_scripts_on_path()
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     names = notebook_names(solutions)
