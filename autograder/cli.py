@@ -14,8 +14,9 @@ def cmd_release(args: argparse.Namespace) -> int:
     return release.release(check=args.check)
 
 
-def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool) -> list[grading.Result]:
-    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet)
+def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool,
+                      jobs: int | None = None) -> list[grading.Result]:
+    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs)
     results.write_all(graded, out)
     if not quiet:
         print(results.table(graded))
@@ -24,7 +25,7 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool) -
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet)
+    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs)
     return 0 if graded else 1
 
 
@@ -39,7 +40,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for student, why in who.items():
         print(f"  {student:6} {why}")
     print()
-    _grade_and_report(submissions, args.out, args.timeout, quiet=False)
+    _grade_and_report(submissions, args.out, args.timeout, quiet=False, jobs=args.jobs)
     return 0
 
 
@@ -51,7 +52,7 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
         cases = {}
         for path in args.files:
             cases.update(samples.write_catalogue(submissions, samples.load_catalogue(path)))
-        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True)
+        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True, jobs=args.jobs)
         total = len(cases)
         problems = samples.check_catalogue(cases, graded)
     for p in problems:
@@ -70,22 +71,26 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_release)
 
     timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
+    jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core)")
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb")
     g.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
     g.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ are written")
     g.add_argument("--timeout", **timeout)
+    g.add_argument("--jobs", **jobs)
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     g.set_defaults(func=cmd_grade)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
     d.add_argument("--timeout", **timeout)
+    d.add_argument("--jobs", **jobs)
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("catalogue", help="grade wrong-answer catalogues and check each case's outcome")
     c.add_argument("files", type=Path, nargs="+", help="catalogue files, e.g. tests/catalogue/nb01.py")
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--timeout", **timeout)
+    c.add_argument("--jobs", **jobs)
     c.set_defaults(func=cmd_catalogue)
     return p
 

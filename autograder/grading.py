@@ -1,10 +1,12 @@
 """Grade a folder of submissions with nbgrader: autograde, feedback, and one result per notebook."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import tempfile
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import nbformat
 from tqdm import tqdm
 
 from .intake import Submission, collect
-from .nbcourse import NbgraderCourse, build_course
+from .nbcourse import NbgraderCourse, build_course, nbgrader_config
 from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
 
 
@@ -85,8 +87,8 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
     return results
 
 
-def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission]) -> list[Result]:
-    """Autograde one student's readable notebooks and write their feedback."""
+def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission], out: Path) -> list[Result]:
+    """Autograde one student's readable notebooks; write their feedback to out/feedback/<student_id>/."""
     target = course.submitted_dir(student_id)
     target.mkdir(parents=True, exist_ok=True)
     for sub in subs:
@@ -99,39 +101,81 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
             course.api.generate_feedback(ASSIGNMENT, student_id, force=True)
     for r in results:
         html = course.feedback_html(student_id, r.notebook)
-        r.feedback = str(html) if html.exists() else ""
+        if html.exists():
+            dest = out / "feedback" / student_id / html.name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(html, dest)
+            r.feedback = str(dest.relative_to(out))
+    return results
+
+
+# Each worker process grades in its own copy of the nbgrader course, so gradebooks never collide.
+_worker: dict = {}
+
+
+def _init_worker(base: Path, cell_timeout: int, out: Path) -> None:
+    root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
+    shutil.copytree(base, root, dirs_exist_ok=True)
+    _worker.update(course=NbgraderCourse(root, nbgrader_config(root, cell_timeout)), out=out)
+
+
+def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
+    try:
+        return grade_student(_worker["course"], student_id, subs, _worker["out"])
+    except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
+        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err})")
+                for s in subs]
+
+
+def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
+             jobs: int, progress: bool) -> list[Result]:
+    bar = tqdm(total=len(work), desc="grading", unit="student", disable=not progress)
+    results: list[Result] = []
+    if jobs <= 1 or len(work) <= 1:
+        _init_worker(base, cell_timeout, out)
+        for student_id, subs in work:
+            bar.set_postfix_str(student_id)
+            results.extend(_grade_in_worker(student_id, subs))
+            bar.update()
+    else:
+        ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
+        with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(base, cell_timeout, out)) as pool:
+            futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
+            for fut in as_completed(futures):
+                sid, subs = futures[fut]
+                try:
+                    results.extend(fut.result())
+                except Exception as err:  # the worker process itself died
+                    results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})")
+                                   for s in subs)
+                bar.set_postfix_str(sid)
+                bar.update()
+    bar.close()
     return results
 
 
 def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
-          progress: bool = True) -> list[Result]:
-    """Grade every `submissions/<student_id>/<notebook>.ipynb`; copy feedback to `out/feedback/`."""
+          progress: bool = True, jobs: int | None = None) -> list[Result]:
+    """Grade every `submissions/<student_id>/<notebook>.ipynb` with `jobs` processes (default: all cores)."""
     known = notebook_names(solutions)
     subs = collect(submissions, known)
-    results: list[Result] = []
+    out.mkdir(parents=True, exist_ok=True)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
+    refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem) for s in subs if s.problem]
     by_student: dict[str, list[Submission]] = {}
     for sub in subs:
-        if sub.problem:
-            results.append(Result(sub.student_id, sub.notebook, 0.0, 0.0, sub.problem))
-        else:
+        if not sub.problem:
             by_student.setdefault(sub.student_id, []).append(sub)
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
-        course = build_course(Path(tmp), solutions, cell_timeout)
-        for r in results:
-            if r.notebook in known:
-                r.max_score = _max_scores(course, r.notebook)
-        bar = tqdm(by_student.items(), desc="grading", unit="student", disable=not progress)
-        for student_id, student_subs in bar:
-            bar.set_postfix_str(student_id)
-            results.extend(grade_student(course, student_id, student_subs))
-        for r in results:
-            if r.feedback:
-                dest = out / "feedback" / r.student_id / (Path(r.notebook).stem + ".html")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(r.feedback, dest)
-                r.feedback = str(dest.relative_to(out))
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(Path(tmp) / "gradebook.db", out / "gradebook.db")
+        course = build_course(Path(tmp) / "base", solutions, cell_timeout)
+        max_scores = {name: _max_scores(course, name) for name in known}
+        work = list(by_student.items())
+        graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
+                          progress)
+    results = refused + graded
+    for r in results:
+        if not r.max_score:
+            r.max_score = max_scores.get(r.notebook, 0.0)
     results.sort(key=lambda r: (r.student_id, r.notebook))
     return results
