@@ -1,0 +1,117 @@
+"""Wrong answers and correct variants for 03_concat_vs_sum (see tests/test_catalogue.py)."""
+NOTEBOOK = "03_concat_vs_sum.ipynb"
+
+_COMBINE = "def combine_heads(H):\n"
+_RECOVER = "def recover_head(concat, num_heads, i):\n"
+_SUM = "def sum_matrix(num_heads, d_k):\n"
+
+WRONG = [
+    # ---- combine_heads ----
+    dict(name="combine_summed",
+         answers={"combine_heads": _COMBINE + "    return H.sum(axis=-3)\n"},
+         fails={"check_combine_heads": "the heads were summed",
+                "check_combine_heads_batched": "summed, averaged"}),
+    dict(name="combine_averaged",
+         answers={"combine_heads": _COMBINE + "    return H.mean(axis=-3)\n"},
+         fails={"check_combine_heads": "the heads were averaged"}),
+    dict(name="combine_first_head_only",
+         answers={"combine_heads": _COMBINE + "    return H[..., 0, :, :]\n"},
+         fails={"check_combine_heads": "must be concatenated side by side"}),
+    dict(name="combine_reshape_without_transpose",
+         answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
+                                   "    return H.reshape(*batch, n, num_heads * d_k)\n"},
+         fails={"check_combine_heads": "rows mix tokens"}),
+    dict(name="combine_along_token_axis",
+         answers={"combine_heads": _COMBINE + "    return np.concatenate(list(H), axis=0)\n"},
+         fails={"check_combine_heads": "along the token axis"}),
+    dict(name="combine_only_2d_transpose",
+         answers={"combine_heads": _COMBINE + "    num_heads, n, d_k = H.shape\n"
+                                   "    return H.transpose(1, 0, 2).reshape(n, num_heads * d_k)\n"},
+         fails={"check_combine_heads_batched": "use negative axes"}),
+    dict(name="combine_only_2d_hstack",
+         answers={"combine_heads": _COMBINE + "    return np.hstack(H)\n"},
+         fails={"check_combine_heads_batched": "treat axis 0 as the heads axis"}),
+    dict(name="combine_swapaxes_0_and_1",
+         answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
+                                   "    return np.swapaxes(H, 0, 1).reshape(*batch, n, num_heads * d_k)\n"},
+         fails={"check_combine_heads_batched": "works on one sentence but not on a batch"}),
+    dict(name="combine_heads_reversed",
+         answers={"combine_heads": _COMBINE + "    return np.concatenate([H[..., i, :, :] for i in reversed(range(H.shape[-3]))], axis=-1)\n"},
+         fails={"check_combine_heads": "reverse order"}),
+    dict(name="combine_interleaved_columns",
+         answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
+                                   "    return np.moveaxis(H, -3, -1).reshape(*batch, n, num_heads * d_k)\n"},
+         fails={"check_combine_heads": "interleave the heads"}),
+    # ---- recover_head ----
+    dict(name="recover_rows_instead_of_columns",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat[i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "rows (tokens)"}),
+    dict(name="recover_every_num_heads_th_column",
+         answers={"recover_head": _RECOVER + "    return concat[..., i::num_heads]\n"},
+         fails={"check_recover_head": "every num_heads-th column"}),
+    dict(name="recover_heads_counted_from_1",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat[..., (i - 1) * d_k:i * d_k]\n"},
+         fails={"check_recover_head": "numbered from 0"}),
+    dict(name="recover_width_num_heads",
+         answers={"recover_head": _RECOVER + "    return concat[..., i * num_heads:(i + 1) * num_heads]\n"},
+         fails={"check_recover_head": "used num_heads as the width"}),
+    dict(name="recover_only_2d",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat[:, i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "batch axis"}),
+    dict(name="recover_split_then_index_axis_0",
+         answers={"recover_head": _RECOVER + "    return split_heads(concat, num_heads)[i]\n"},
+         fails={"check_recover_head": "batch axis"}),
+    # ---- sum_matrix ----
+    dict(name="sum_matrix_transposed",
+         answers={"sum_matrix": _SUM + "    return np.tile(np.eye(d_k), (1, num_heads))\n"},
+         fails={"check_sum_matrix": "S is transposed"}),
+    dict(name="sum_matrix_averages",
+         answers={"sum_matrix": _SUM + "    return np.tile(np.eye(d_k), (num_heads, 1)) / num_heads\n"},
+         fails={"check_sum_matrix": "averages the heads"}),
+    dict(name="sum_matrix_all_ones",
+         answers={"sum_matrix": _SUM + "    return np.ones((num_heads * d_k, d_k))\n"},
+         fails={"check_sum_matrix": "all ones"}),
+    dict(name="sum_matrix_first_head_only",
+         answers={"sum_matrix": _SUM + "    S = np.zeros((num_heads * d_k, d_k))\n"
+                                "    S[:d_k] = np.eye(d_k)\n"
+                                "    return S\n"},
+         fails={"check_sum_matrix": "keeps only head 0"}),
+    # ---- question ----
+    dict(name="question_w_o_can_undo_sum",
+         answers={"question_sum": 'answer = "A"\n'},
+         fails={"check_question_sum": "no W_O can tell them apart"}),
+    dict(name="question_averaging_fixes_it",
+         answers={"question_sum": 'answer = "C"\n'},
+         fails={"check_question_sum": "averaging is the sum divided by num_heads"}),
+    dict(name="question_unanswered",
+         answers={"question_sum": "# YOUR CODE HERE\n"},
+         fails={"check_question_sum": "not answered yet"}),
+]
+
+CORRECT = [
+    dict(name="combine_concatenate_list_of_heads",
+         answers={"combine_heads": _COMBINE + "    return np.concatenate([H[..., i, :, :] for i in range(H.shape[-3])], axis=-1)\n"}),
+    dict(name="combine_loop_filling_output",
+         answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
+                                   "    out = np.zeros((*batch, n, num_heads * d_k))\n"
+                                   "    for i in range(num_heads):\n"
+                                   "        out[..., i * d_k:(i + 1) * d_k] = H[..., i, :, :]\n"
+                                   "    return out\n"}),
+    dict(name="combine_einsum",
+         answers={"combine_heads": _COMBINE + "    return np.einsum('...hnd->...nhd', H).reshape(*H.shape[:-3], H.shape[-2], -1)\n"}),
+    dict(name="combine_moveaxis",
+         answers={"combine_heads": _COMBINE + "    n = H.shape[-2]\n"
+                                   "    return np.moveaxis(H, -3, -2).reshape(*H.shape[:-3], n, -1)\n"}),
+    dict(name="combine_torch_then_numpy",
+         answers={"combine_heads": "import torch\n\n" + _COMBINE
+                                   + "    return torch.as_tensor(H).transpose(-3, -2).flatten(-2).numpy()\n"}),
+    dict(name="recover_via_split_heads",
+         answers={"recover_head": _RECOVER + "    return split_heads(concat, num_heads)[..., i, :, :]\n",
+                  "sum_matrix": _SUM + "    return np.vstack([np.eye(d_k)] * num_heads)\n",
+                  "question_sum": "answer = ' b '\n"}),
+    dict(name="sum_matrix_kron_int",
+         answers={"sum_matrix": _SUM + "    return np.kron(np.ones((num_heads, 1), dtype=int), np.eye(d_k, dtype=int))\n"}),
+]
