@@ -34,6 +34,12 @@ def nbgrader_config(root: Path, cell_timeout: int = 60) -> Config:
     c.Execute.interrupt_on_timeout = True
     c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
     c.Exchange.root = str(root / "exchange")
+    # Feedback shows what failed and why, but not the hidden tests' code (nbgrader shows it by default).
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "autograder.feedback.HideHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
     c.Application.log_level = logging.WARNING
     return c
 

@@ -1,0 +1,139 @@
+"""Wrong answers and correct variants for 07_grouped_query_attention (see tests/test_catalogue.py)."""
+NOTEBOOK = "07_grouped_query_attention.ipynb"
+
+_GROUP = "def group_size(num_heads, num_kv_heads):\n"
+_REPEAT = "def repeat_kv(K, n_rep):\n"
+_GQA = "def grouped_query_attention(query, key, value, W_Q, W_K, W_V, W_O, num_heads, num_kv_heads, mask=None):\n"
+_KV = "def kv_cache_bytes(n, num_layers, num_kv_heads, d_k, bytes_per_value, batch=1):\n"
+_SPLIT_QKV = ("    r = group_size(num_heads, num_kv_heads)\n"
+              "    Q = split_heads(query @ W_Q, num_heads)\n"
+              "    K = split_heads(key @ W_K, num_kv_heads)\n"
+              "    V = split_heads(value @ W_V, num_kv_heads)\n")
+_MHA_TAIL = ("    if mask is not None:\n"
+             "        mask = np.expand_dims(mask, -3)\n"
+             "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+             "    return combine_heads(heads) @ W_O, weights\n")
+
+WRONG = [
+    dict(name="group_size_no_divisibility_check",
+         answers={"group_size": _GROUP + "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "must be divisible", "check_gqa": "call group_size first"}),
+    dict(name="group_size_inverted",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_heads={num_heads} must be divisible by "
+                                "num_kv_heads={num_kv_heads}')\n"
+                                "    return num_kv_heads // num_heads\n"},
+         fails={"check_group_size": "you divided num_kv_heads by num_heads"}),
+    dict(name="group_size_float",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_heads={num_heads} must be divisible by "
+                                "num_kv_heads={num_kv_heads}')\n"
+                                "    return num_heads / num_kv_heads\n"},
+         fails={"check_group_size": "return an int"}),
+    dict(name="group_size_no_lower_bound",
+         answers={"group_size": _GROUP + "    if num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_heads={num_heads} must be divisible by "
+                                "num_kv_heads={num_kv_heads}')\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "before dividing"}),
+    dict(name="repeat_kv_tile",
+         answers={"repeat_kv": _REPEAT + "    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"},
+         fails={"check_repeat_kv": "np.tile", "check_gqa": "j % num_kv_heads"}),
+    dict(name="repeat_kv_batch_axis",
+         answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep, axis=0)\n"},
+         fails={"check_repeat_kv": "not axis=0"}),
+    dict(name="repeat_kv_without_axis",
+         answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep)\n"},
+         fails={"check_repeat_kv": "flattens"}),
+    dict(name="gqa_head_j_mod_num_kv_heads",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    idx = np.arange(num_heads) % num_kv_heads\n"
+                  "    K, V = K[..., idx, :, :], V[..., idx, :, :]\n" + _MHA_TAIL},
+         fails={"check_gqa": "j % num_kv_heads"}),
+    dict(name="gqa_scaled_by_sqrt_d_model",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(query.shape[-1])\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return combine_heads(weights @ V) @ W_O, weights\n"},
+         fails={"check_gqa": "sqrt(d_model)"}),
+    dict(name="gqa_kv_heads_summed",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = K.sum(axis=-3, keepdims=True), V.sum(axis=-3, keepdims=True)\n" + _MHA_TAIL},
+         fails={"check_gqa": "summed"}),
+    dict(name="gqa_ignores_mask",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "ignores mask"}),
+    dict(name="gqa_mask_without_head_axis",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "give the mask a head axis"}),
+    dict(name="kv_cache_without_factor_2",
+         answers={"kv_cache_bytes": _KV + "    return batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "factor 2"}),
+    dict(name="kv_cache_with_num_heads",
+         answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_layers * num_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "num_heads instead of num_kv_heads"}),
+    dict(name="kv_cache_ignores_batch",
+         answers={"kv_cache_bytes": _KV + "    return 2 * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "ignores batch"}),
+    dict(name="quiz_attention_weights",
+         answers={"quiz_gqa": 'answer_gqa = "A"\n'},
+         fails={"check_quiz_gqa": "not A"}),
+    dict(name="quiz_score_work",
+         answers={"quiz_gqa": 'answer_gqa = "C"\n'},
+         fails={"check_quiz_gqa": "not C"}),
+]
+
+CORRECT = [
+    dict(name="group_size_divmod",
+         answers={"group_size": _GROUP + "    if num_kv_heads <= 0:\n"
+                                "        raise ValueError(f'need num_kv_heads >= 1, not {num_kv_heads}')\n"
+                                "    r, rest = divmod(num_heads, num_kv_heads)\n"
+                                "    if rest:\n"
+                                "        raise ValueError(f'num_heads ({num_heads}) is not divisible by "
+                                "num_kv_heads ({num_kv_heads})')\n"
+                                "    return r\n"}),
+    dict(name="repeat_kv_fancy_index",
+         answers={"repeat_kv": _REPEAT + "    idx = np.arange(K.shape[-3] * n_rep) // n_rep\n"
+                                         "    return K[..., idx, :, :]\n"}),
+    dict(name="repeat_kv_broadcast_reshape",
+         answers={"repeat_kv": _REPEAT + "    *batch, g, n, d = K.shape\n"
+                                         "    K = np.broadcast_to(K[..., :, None, :, :], (*batch, g, n_rep, n, d))\n"
+                                         "    return K.reshape(*batch, g * n_rep, n, d)\n"}),
+    dict(name="gqa_loop_over_query_heads",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    outs, ws = [], []\n"
+                  "    for j in range(num_heads):\n"
+                  "        o, w = scaled_dot_product_attention(Q[..., j, :, :], K[..., j // r, :, :],\n"
+                  "                                            V[..., j // r, :, :], mask)\n"
+                  "        outs.append(o)\n"
+                  "        ws.append(w)\n"
+                  "    heads, weights = np.stack(outs, axis=-3), np.stack(ws, axis=-3)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"}),
+    dict(name="gqa_einsum_groups_minus_1e9",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    *batch, h, n_q, d_k = Q.shape\n"
+                  "    Qg = Q.reshape(*batch, num_kv_heads, r, n_q, d_k)            # (..., g, r, n_q, d_k)\n"
+                  "    scores = np.einsum('...grqd,...gkd->...grqk', Qg, K) / np.sqrt(d_k)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(np.expand_dims(mask, (-4, -3)), scores, -1e9)\n"
+                  "    weights = softmax(scores, axis=-1)\n"
+                  "    heads = np.einsum('...grqk,...gkd->...grqd', weights, V)\n"
+                  "    n_k = K.shape[-2]\n"
+                  "    heads = heads.reshape(*heads.shape[:-4], h, n_q, d_k)\n"
+                  "    weights = weights.reshape(*weights.shape[:-4], h, n_q, n_k)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"}),
+    dict(name="kv_cache_per_token_first",
+         answers={"kv_cache_bytes": _KV + "    per_token_per_layer = 2 * num_kv_heads * d_k * bytes_per_value  # K and V\n"
+                                          "    return per_token_per_layer * num_layers * n * batch\n"}),
+    dict(name="quiz_lowercase",
+         answers={"quiz_gqa": "answer_gqa = ' b '\n"}),
+]
