@@ -20,7 +20,7 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool,
     results.write_all(graded, out)
     if not quiet:
         print(results.table(graded))
-        print(f"\nwrote {out / 'grades.csv'}, {out / 'details.json'} and feedback in {out / 'feedback'}")
+        print(f"\nwrote {out / 'grades.csv'}, the class report {out / 'report.html'} and feedback in {out / 'feedback'}")
     return graded
 
 

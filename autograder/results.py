@@ -49,6 +49,9 @@ def table(results: list[Result], width: int = 100) -> str:
 
 
 def write_all(results: list[Result], out: Path) -> None:
+    from .report import write_report
+
     out.mkdir(parents=True, exist_ok=True)
     write_csv(results, out / "grades.csv")
     write_details(results, out / "details.json")
+    write_report(results, out)

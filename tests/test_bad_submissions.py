@@ -65,3 +65,10 @@ def test_the_correct_submission_after_them_gets_full_marks(bad_batch):
     rows, _ = bad_batch
     last = rows["z_correct_last"]
     assert last.status == "graded" and last.score == last.max_score > 0
+
+
+def test_class_report_lists_problem_submissions(bad_batch):
+    _, out = bad_batch
+    page = (out / "report.html").read_text()
+    assert (out / "report.png").stat().st_size > 1000
+    assert "a_invalid_json" in page and "not valid JSON" in page and "head_dim timed out" in page

@@ -1,7 +1,7 @@
 """Feedback tells the learner which check failed and why, and gives the hidden tests away nowhere."""
 from pathlib import Path
 
-from autograder.paths import SOLUTIONS
+from autograder.paths import COURSE, SOLUTIONS
 
 
 def _hidden_snippets(notebook: str) -> list[str]:
@@ -16,7 +16,8 @@ def _hidden_snippets(notebook: str) -> list[str]:
             end = text.index("### END HIDDEN TESTS", start)
             lines += [ln.strip() for ln in text[start:end].splitlines()[1:] if len(ln.strip()) > 25]
             text = text[end + 1:]
-    return lines
+    released = (COURSE / notebook).read_text(encoding="utf-8")
+    return [ln for ln in lines if ln.replace('"', '\\"') not in released]   # not also a visible line
 
 
 def test_no_feedback_file_shows_hidden_tests(batch):
