@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 
 from .nbcourse import build_course
+from .selfcheck import add_self_check
 from .paths import COURSE, SOLUTIONS, notebook_names
 
 
@@ -23,7 +24,7 @@ def released_notebooks(solutions: Path = SOLUTIONS) -> dict[str, str]:
     """Run nbgrader's generate_assignment on `solutions` and return {file name: notebook text}."""
     with tempfile.TemporaryDirectory(prefix="mha-release-") as tmp:
         course = build_course(Path(tmp), solutions)
-        return {name: normalise(nbformat.read(course.release_dir() / name, as_version=4))
+        return {name: normalise(add_self_check(nbformat.read(course.release_dir() / name, as_version=4)))
                 for name in notebook_names(course.release_dir())}
 
 
