@@ -1,0 +1,190 @@
+"""Wrong answers and correct variants for 05_gpu_speed (see tests/test_catalogue.py)."""
+NOTEBOOK = "05_gpu_speed.ipynb"
+
+_SDPA = "def sdpa_mha(mha, query, key, value, mask=None):\n"
+_SPLIT = ("    Q = mha.split(query @ mha.W_Q)\n"
+          "    K = mha.split(key @ mha.W_K)\n"
+          "    V = mha.split(value @ mha.W_V)\n")
+
+
+def _sdpa(mask="mask.unsqueeze(-3)", call="F.scaled_dot_product_attention(Q, K, V, attn_mask=mask)",
+          ret="heads.transpose(-3, -2).flatten(-2) @ mha.W_O"):
+    return (_SDPA + _SPLIT
+            + "    if mask is not None:\n"
+            f"        mask = {mask}\n"
+            f"    heads = {call}\n"
+            f"    return {ret}\n")
+
+
+_FLOPS = "def mha_flops(batch, n, d_model, num_heads):\n"
+_BYTES = "def scores_bytes(batch, num_heads, n, bytes_per_element=4):\n"
+_TIME = "def time_fn(fn, sync, warmup=2, repeat=5, clock=time.perf_counter):\n"
+
+
+def _time(body):
+    return _TIME + body
+
+
+_TIME_OK_LOOP = ("    for _ in range(warmup):\n"
+                 "        fn()\n"
+                 "    out = []\n"
+                 "    for _ in range(repeat):\n"
+                 "{before}"
+                 "        start = {clock}\n"
+                 "        fn()\n"
+                 "{after}"
+                 "        out.append({clock} - start)\n"
+                 "    return np.array(out)\n")
+
+
+def _time_loop(before="        sync()\n", after="        sync()\n", clock="clock()", warm=True):
+    body = _TIME_OK_LOOP.format(before=before, after=after, clock=clock)
+    if not warm:
+        body = body.replace("    for _ in range(warmup):\n        fn()\n", "")
+    return _time(body)
+
+
+WRONG = [
+    # ---- sdpa_mha ----
+    dict(name="sdpa_no_transpose",
+         answers={"sdpa_mha": _sdpa(ret="heads.reshape(*heads.shape[:-3], heads.shape[-2], -1) @ mha.W_O")},
+         fails={"check_sdpa_mha": "mixes heads and tokens"}),
+    dict(name="sdpa_no_output_projection",
+         answers={"sdpa_mha": _sdpa(ret="heads.transpose(-3, -2).flatten(-2)")},
+         fails={"check_sdpa_mha": "without the output projection"}),
+    dict(name="sdpa_scale_sqrt_d_model",
+         answers={"sdpa_mha": _sdpa(call="F.scaled_dot_product_attention(Q, K, V, attn_mask=mask, "
+                                         "scale=1 / math.sqrt(query.shape[-1]))")},
+         fails={"check_sdpa_mha": "1/sqrt(d_model)"}),
+    dict(name="sdpa_one_big_head",
+         answers={"sdpa_mha": _SDPA
+                  + "    heads = F.scaled_dot_product_attention(query @ mha.W_Q, key @ mha.W_K, value @ mha.W_V,\n"
+                    "                                           attn_mask=mask)\n"
+                    "    return heads @ mha.W_O\n"},
+         fails={"check_sdpa_mha": "one single head"}),
+    dict(name="sdpa_summed_heads",
+         answers={"sdpa_mha": _sdpa(ret="heads.sum(dim=-3)")},
+         fails={"check_sdpa_mha": "summed, not concatenated"}),
+    dict(name="sdpa_mask_without_head_axis",
+         answers={"sdpa_mha": _sdpa(mask="mask")},
+         fails={"check_sdpa_mha": "unsqueeze(-3)"}),
+    dict(name="sdpa_mask_inverted",
+         answers={"sdpa_mha": _sdpa(mask="~mask.unsqueeze(-3)")},
+         fails={"check_sdpa_mha": "inverted"}),
+    dict(name="sdpa_mask_ignored",
+         answers={"sdpa_mha": _sdpa(call="F.scaled_dot_product_attention(Q, K, V)")},
+         fails={"check_sdpa_mha": "no effect"}),
+    dict(name="sdpa_by_hand_no_fused_kernel",     # right numbers, but the n x n weights are stored
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    scores = Q @ K.transpose(-1, -2) / math.sqrt(mha.d_k)\n"
+                    "    if mask is not None:\n"
+                    "        scores = scores.masked_fill(~mask.unsqueeze(-3), float('-inf'))\n"
+                    "    heads = scores.softmax(dim=-1) @ V\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "never calls F.scaled_dot_product_attention"}),
+    # ---- mha_flops ----
+    dict(name="flops_multiply_adds",
+         answers={"mha_flops": _FLOPS + "    return 2 * batch * n * n * d_model + 4 * batch * n * d_model ** 2\n"},
+         fails={"check_mha_flops": "multiply-adds"}),
+    dict(name="flops_no_projections",
+         answers={"mha_flops": _FLOPS + "    return 4 * batch * n * n * d_model\n"},
+         fails={"check_mha_flops": "left out the four projections"}),
+    dict(name="flops_three_projections",
+         answers={"mha_flops": _FLOPS + "    return 4 * batch * n * n * d_model + 6 * batch * n * d_model ** 2\n"},
+         fails={"check_mha_flops": "output projection"}),
+    dict(name="flops_heads_times_d_model",
+         answers={"mha_flops": _FLOPS
+                  + "    return 4 * batch * num_heads * n * n * d_model + 8 * batch * n * d_model ** 2\n"},
+         fails={"check_mha_flops": "grows with num_heads"}),
+    dict(name="flops_no_batch",
+         answers={"mha_flops": _FLOPS + "    return 4 * n * n * d_model + 8 * n * d_model ** 2\n"},
+         fails={"check_mha_flops": "ignores the batch"}),
+    # ---- scores_bytes ----
+    dict(name="bytes_no_heads",
+         answers={"scores_bytes": _BYTES + "    return batch * n * n * bytes_per_element\n"},
+         fails={"check_scores_bytes": "own n x n score matrix"}),
+    dict(name="bytes_counts_elements",
+         answers={"scores_bytes": _BYTES + "    return batch * num_heads * n * n\n"},
+         fails={"check_scores_bytes": "multiply by bytes_per_element"}),
+    dict(name="bytes_linear_in_n",
+         answers={"scores_bytes": _BYTES + "    return batch * num_heads * n * bytes_per_element\n"},
+         fails={"check_scores_bytes": "n x n per head"}),
+    # ---- time_fn ----
+    dict(name="time_no_sync_after",
+         answers={"time_fn": _time_loop(after="")},
+         fails={"check_time_fn": "you timed the launch"}),
+    dict(name="time_no_sync_before",
+         answers={"time_fn": _time_loop(before="")},
+         fails={"check_time_fn": "sync() before starting the clock"}),
+    dict(name="time_no_warmup",
+         answers={"time_fn": _time_loop(warm=False)},
+         fails={"check_time_fn": "no warm-up"}),
+    dict(name="time_perf_counter",
+         answers={"time_fn": _time_loop(clock="time.perf_counter()")},
+         fails={"check_time_fn": "clock argument"}),
+    dict(name="time_total_not_per_run",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    start = clock()\n"
+                                   "    for _ in range(repeat):\n        fn()\n"
+                                   "    sync()\n    return (clock() - start) / repeat\n")},
+         fails={"check_time_fn": "one duration per timed run"}),
+    # ---- the question ----
+    dict(name="answer_fused_is_linear",
+         answers={"answer_plots": 'answer_plots = "D"\n'},
+         fails={"check_answer_plots": "same FLOPs"}),
+    dict(name="answer_more_heads_faster",
+         answers={"answer_plots": 'answer_plots = "C"\n'},
+         fails={"check_answer_plots": "same FLOPs as one wide head"}),
+    dict(name="answer_not_a_letter",
+         answers={"answer_plots": "answer_plots = 2\n"},
+         fails={"check_answer_plots": "one of the letters"}),
+]
+
+CORRECT = [
+    dict(name="sdpa_view_permute",            # own head split with view/permute, reshape after contiguous
+         answers={"sdpa_mha": _SDPA
+                  + "    *lead, n_q, d_model = query.shape\n"
+                    "    n_k = key.shape[-2]\n"
+                    "    h, d_k = mha.num_heads, mha.d_k\n"
+                    "    Q = (query @ mha.W_Q).reshape(*lead, n_q, h, d_k).transpose(-3, -2)\n"
+                    "    K = (key @ mha.W_K).reshape(*lead, n_k, h, d_k).transpose(-3, -2)\n"
+                    "    V = (value @ mha.W_V).reshape(*lead, n_k, h, d_k).transpose(-3, -2)\n"
+                    "    attn_mask = None if mask is None else mask[..., None, :, :]\n"
+                    "    out = torch.nn.functional.scaled_dot_product_attention(Q, K, V, attn_mask=attn_mask)\n"
+                    "    out = out.transpose(-3, -2).contiguous().reshape(*lead, n_q, d_model)\n"
+                    "    return torch.matmul(out, mha.W_O)\n"}),
+    dict(name="sdpa_float_mask_explicit_scale",   # additive -inf mask, scale passed explicitly as 1/sqrt(d_k)
+         answers={"sdpa_mha": _sdpa(mask="torch.zeros(mask.shape, dtype=query.dtype, device=query.device)"
+                                         ".masked_fill(~mask, float('-inf'))"
+                                         ".unsqueeze(-3)",
+                                    call="F.scaled_dot_product_attention(Q, K, V, attn_mask=mask, "
+                                         "scale=1 / math.sqrt(mha.d_k))")}),
+    dict(name="sdpa_loop_over_heads",          # one SDPA call per head, then concatenation
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    m = None if mask is None else mask\n"
+                    "    heads = [F.scaled_dot_product_attention(Q[..., i, :, :], K[..., i, :, :], V[..., i, :, :],\n"
+                    "                                            attn_mask=m) for i in range(mha.num_heads)]\n"
+                    "    return torch.cat(heads, dim=-1) @ mha.W_O\n"}),
+    dict(name="flops_by_parts",
+         answers={"mha_flops": _FLOPS
+                  + "    d_k = d_model // num_heads\n"
+                    "    total = 0\n"
+                    "    for _ in range(4):\n"
+                    "        total += 2 * (batch * n) * d_model * d_model\n"
+                    "    for _ in range(num_heads):\n"
+                    "        total += 2 * batch * n * d_k * n + 2 * batch * n * n * d_k\n"
+                    "    return float(total)\n"}),
+    dict(name="bytes_element_size",
+         answers={"scores_bytes": _BYTES
+                  + "    import math\n"
+                    "    return math.prod((batch, num_heads, n, n)) * bytes_per_element\n"}),
+    dict(name="time_sync_once_after_warmup",   # empty the queue once, then start, fn, sync, stop
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n    sync()\n"
+                                   "    durations = []\n"
+                                   "    for _ in range(repeat):\n"
+                                   "        t0 = clock()\n        fn()\n        sync()\n        t1 = clock()\n"
+                                   "        durations.append(t1 - t0)\n"
+                                   "    return durations\n")}),
+    dict(name="answer_lowercase",
+         answers={"answer_plots": "answer_plots = 'b'\n"}),
+]
