@@ -1,0 +1,196 @@
+"""Wrong and correct answers for 02_scaled_attention.ipynb (see tests/catalogue/README or the authoring notes).
+
+answers: {solution grade_id: full source of that cell as a learner would write it}
+fails:   {test grade_id: substring of the failure message that names the mistake}
+"""
+NOTEBOOK = "02_scaled_attention.ipynb"
+
+# ---- reusable pieces of learner code -------------------------------------------------------------------------
+_ATTN = '''def scaled_dot_product_attention(Q, K, V, mask=None):
+    d_k = Q.shape[-1]
+    scores = {scores}
+    if mask is not None:
+        {masking}
+    weights = {weights}
+    return {ret}
+'''
+
+
+def _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)",
+          masking="scores = np.where(mask, scores, -np.inf)",
+          weights="softmax(scores, axis=-1)",
+          ret="weights @ V, weights"):
+    return _ATTN.format(scores=scores, masking=masking, weights=weights, ret=ret)
+
+
+WRONG = [
+    # ---- softmax ----
+    dict(name="softmax_ignores_axis",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    x = x - np.max(x, axis=-1, keepdims=True)\n"
+                             "    e = np.exp(x)\n"
+                             "    return e / np.sum(e, axis=-1, keepdims=True)\n"},
+         fails={"check_softmax": "ignores its axis argument"}),
+    dict(name="softmax_unstable",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    e = np.exp(x)\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax_stable": "unstable",
+                "check_attention": "nan when the scores are about 1000",
+                "check_attention_mask": "use your stable softmax"}),
+    dict(name="softmax_global_max",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    e = np.exp(x - np.max(x))\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax_stable": "maximum of the whole array"}),
+    dict(name="softmax_whole_array",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    e = np.exp(x - np.max(x))\n"
+                             "    return e / np.sum(e)\n"},
+         fails={"check_softmax": "over the whole array"}),
+    dict(name="softmax_no_keepdims",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    e = np.exp(x - np.max(x, axis=axis))\n"
+                             "    return e / np.sum(e, axis=axis)\n"},
+         fails={"check_softmax": "keepdims=True"}),
+    # ---- the scaling question ----
+    dict(name="scaling_answer_d_model",
+         answers={"scaling_answer": 'scaling_answer = {"a", "d", "e"}\n'},
+         fails={"check_scaling_answer": "statement e is false"}),
+    dict(name="scaling_answer_unscaled_uniform",
+         answers={"scaling_answer": 'scaling_answer = {"a", "b", "c", "d"}\n'},
+         fails={"check_scaling_answer": "statement b is false"}),
+    dict(name="scaling_answer_misses_c",
+         answers={"scaling_answer": 'scaling_answer = {"a", "d"}\n'},
+         fails={"check_scaling_answer": "statement c is true"}),
+    # ---- causal_mask ----
+    dict(name="causal_mask_inverted",
+         answers={"causal_mask": "def causal_mask(n):\n    return np.triu(np.ones((n, n), dtype=bool), k=1)\n"},
+         fails={"check_causal_mask": "True where attention is blocked"}),
+    dict(name="causal_mask_sees_future",
+         answers={"causal_mask": "def causal_mask(n):\n    return np.triu(np.ones((n, n), dtype=bool))\n"},
+         fails={"check_causal_mask": "see the future"}),
+    dict(name="causal_mask_float",
+         answers={"causal_mask": "def causal_mask(n):\n    return np.tril(np.ones((n, n)))\n"},
+         fails={"check_causal_mask": "boolean array"}),
+    # ---- scaled_dot_product_attention: scaling ----
+    dict(name="attn_sqrt_d_model",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_model)")},
+         fails={"check_attention": "sqrt(d_k)", "check_attention_batched": "sqrt(d_k)",
+                "check_attention_mask": "sqrt(d_k)"}),
+    dict(name="attn_no_scaling",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2)")},
+         fails={"check_attention": "without scaling"}),
+    dict(name="attn_divide_by_d_k",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / d_k")},
+         fails={"check_attention": "not by d_k"}),
+    dict(name="attn_scale_by_d_v",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(V.shape[-1])")},
+         fails={"check_attention": "sqrt(d_v)"}),
+    # ---- scaled_dot_product_attention: softmax axis and normalisation ----
+    dict(name="attn_softmax_queries_axis",
+         answers={"scaled_dot_product_attention": _attn(weights="softmax(scores, axis=-2)")},
+         fails={"check_attention": "queries axis"}),
+    dict(name="attn_unnormalised",
+         answers={"scaled_dot_product_attention":
+                  _attn(weights="np.exp(scores - np.max(scores, axis=-1, keepdims=True))")},
+         fails={"check_attention": "not normalised"}),
+    dict(name="attn_inline_unstable_softmax",
+         answers={"scaled_dot_product_attention":
+                  _attn(weights="np.exp(scores) / np.sum(np.exp(scores), axis=-1, keepdims=True)")},
+         fails={"check_attention": "nan when the scores are about 1000"}),
+    dict(name="attn_returns_weights_first",
+         answers={"scaled_dot_product_attention": _attn(ret="weights, weights @ V")},
+         fails={"check_attention": "you returned (weights, output)"}),
+    # ---- scaled_dot_product_attention: leading axes ----
+    dict(name="attn_K_dot_T",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ K.T / np.sqrt(d_k)")},
+         fails={"check_attention_batched": "K.T", "check_attention_mask": "not K.T"}),
+    dict(name="attn_np_dot",
+         answers={"scaled_dot_product_attention": _attn(scores="np.dot(Q, np.swapaxes(K, -1, -2)) / np.sqrt(d_k)")},
+         fails={"check_attention_batched": "np.dot"}),
+    # ---- scaled_dot_product_attention: masks ----
+    dict(name="attn_mask_after_softmax",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])\n"
+                  "    weights = softmax(scores)\n"
+                  "    if mask is not None:\n"
+                  "        weights = weights * mask\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention_mask": "mask applied after the softmax"}),
+    dict(name="attn_mask_inverted",
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, -np.inf, scores)")},
+         fails={"check_attention_mask": "you treated True as blocked"}),
+    dict(name="attn_mask_zero_fill",
+         answers={"scaled_dot_product_attention": _attn(masking="scores = scores * mask")},
+         fails={"check_attention_mask": "a score of 0 still gets weight"}),
+    dict(name="attn_mask_ignored",
+         answers={"scaled_dot_product_attention": _attn(masking="pass")},
+         fails={"check_attention_mask": "the mask is ignored"}),
+    dict(name="attn_mask_boolean_index",
+         answers={"scaled_dot_product_attention": _attn(masking="scores[~mask] = -np.inf")},
+         fails={"check_attention_mask": "np.where(mask, scores, -np.inf)"}),
+]
+
+CORRECT = [
+    dict(name="softmax_logsumexp",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    m = np.max(x, axis=axis, keepdims=True)\n"
+                             "    log_sum = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))\n"
+                             "    return np.exp(x - log_sum)\n"}),
+    dict(name="softmax_torch",
+         answers={"softmax": "import torch\n\n"
+                             "def softmax(x, axis=-1):\n"
+                             "    return torch.softmax(torch.as_tensor(np.asarray(x, dtype=float)), dim=axis).numpy()\n"}),
+    dict(name="attn_einsum",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = np.einsum('...qd,...kd->...qk', Q, K) / np.sqrt(Q.shape[-1])\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return np.einsum('...qk,...kv->...qv', weights, V), weights\n"}),
+    dict(name="attn_minus_1e9",
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -1e9)")}),
+    dict(name="attn_matmul_swapaxes_additive_mask",
+         answers={"scaled_dot_product_attention":
+                  "import math\n\n"
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = np.matmul(Q, np.swapaxes(K, -1, -2)) * (1.0 / math.sqrt(Q.shape[-1]))\n"
+                  "    if mask is not None:\n"
+                  "        scores = scores + np.where(mask, 0.0, -np.inf)\n"
+                  "    weights = softmax(scores, axis=-1)\n"
+                  "    return np.matmul(weights, V), weights\n"}),
+    dict(name="attn_loop_leading_axes",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    if Q.ndim > 2:   # one call per entry of the first leading axis\n"
+                  "        if mask is not None:\n"
+                  "            mask = np.broadcast_to(mask, Q.shape[:-1] + (K.shape[-2],))\n"
+                  "        results = [scaled_dot_product_attention(Q[i], K[i], V[i], None if mask is None else mask[i])\n"
+                  "                   for i in range(Q.shape[0])]\n"
+                  "        return np.stack([r[0] for r in results]), np.stack([r[1] for r in results])\n"
+                  "    scores = Q @ K.T / np.sqrt(Q.shape[-1])\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"}),
+    dict(name="attn_mask_on_unscaled_scores_loop_over_rows_softmax",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    raw = Q @ K.swapaxes(-1, -2)\n"
+                  "    if mask is not None:\n"
+                  "        raw = np.where(mask, raw, -np.inf)\n"
+                  "    scores = raw / Q.shape[-1] ** 0.5\n"
+                  "    e = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
+                  "    weights = e / e.sum(axis=-1, keepdims=True)\n"
+                  "    output = weights @ V\n"
+                  "    return output, weights\n"}),
+    dict(name="causal_mask_arange",
+         answers={"causal_mask": "def causal_mask(n):\n"
+                                 "    i = np.arange(n)\n"
+                                 "    return i[:, None] >= i[None, :]\n"}),
+    dict(name="scaling_answer_list_upper_case",
+         answers={"scaling_answer": 'scaling_answer = ["D", "a", "c"]\n'}),
+]
