@@ -19,6 +19,9 @@ def self_check():
         try:
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(code, globals())
+        except NameError as err:
+            print(f"[not run] {{name}}: {{err}}: run the cells above it first (Run All stops at the first "
+                  "cell that fails: use Run -> Run Selected Cell and All Below)")
         except Exception as err:
             message = str(err) or type(err).__name__
             print(f"[to fix] {{name}}: {{type(err).__name__}}: {{message}}")

@@ -1,0 +1,305 @@
+"""Wrong answers and correct variants for 04_output_projection (see tests/test_catalogue.py)."""
+NOTEBOOK = "04_output_projection.ipynb"
+
+_CONTRIB = "def head_contributions(H, W_O):\n"
+_MHA = "def multi_head_attention(query, key, value, W_Q, W_K, W_V, W_O, num_heads, mask=None):\n"
+_LOAD = "def load_into_torch(mha_torch, W_Q, W_K, W_V, W_O):\n"
+
+# The reference body of multi_head_attention, with {markers} where the wrong answers change one thing.
+_MHA_BODY = (
+    "    Q = split_heads({q} @ W_Q, num_heads)\n"
+    "    K = split_heads({k} @ W_K, num_heads)\n"
+    "    V = split_heads({v} @ W_V, num_heads)\n"
+    "    if mask is not None:\n"
+    "        mask = {mask}\n"
+    "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+    "    return {ret}\n"
+)
+
+
+def _mha(q="query", k="key", v="value", mask="np.expand_dims(mask, -3)", ret="combine_heads(heads) @ W_O, weights"):
+    return _MHA + _MHA_BODY.format(q=q, k=k, v=v, mask=mask, ret=ret)
+
+
+# An attention written out by hand (no scaled_dot_product_attention), to vary the scale and the masking.
+def _mha_by_hand(scale="np.sqrt(d_k)", masking="scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)"):
+    return (_MHA
+            + "    Q = split_heads(query @ W_Q, num_heads)\n"
+            "    K = split_heads(key @ W_K, num_heads)\n"
+            "    V = split_heads(value @ W_V, num_heads)\n"
+            "    d_k = Q.shape[-1]\n"
+            "    d_model = query.shape[-1]\n"
+            f"    scores = Q @ np.swapaxes(K, -1, -2) / {scale}\n"
+            "    if mask is not None:\n"
+            f"        {masking}\n"
+            "    weights = softmax(scores, axis=-1)\n"
+            "    return combine_heads(weights @ V) @ W_O, weights\n")
+
+
+# The reference module, with {markers} for the wrong answers.
+_MODULE = (
+    "class MultiHeadAttention(nn.Module):\n"
+    "    def __init__(self, d_model, num_heads):\n"
+    "        super().__init__()\n"
+    "        self.num_heads = num_heads\n"
+    "        self.d_k = {d_k}\n"
+    "        scale = 1 / math.sqrt(d_model)\n"
+    "        self.W_Q = nn.Parameter({init})\n"
+    "        self.W_K = nn.Parameter({init})\n"
+    "        self.W_V = nn.Parameter({init})\n"
+    "        self.W_O = nn.Parameter({init})\n"
+    "\n"
+    "    def forward(self, query, key, value, mask=None):\n"
+    "        def split(x):\n"
+    "            return x.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)\n"
+    "        Q, K, V = split(query @ self.W_Q), split(key @ self.W_K), split(value @ self.W_V)\n"
+    "        scores = Q @ K.transpose(-1, -2) / math.sqrt({root})\n"
+    "        if mask is not None:\n"
+    "            scores = scores.masked_fill({fill}, float('-inf'))\n"
+    "        weights = scores.softmax(dim=-1)\n"
+    "        out = (weights @ V).transpose(-3, -2).flatten(-2)\n"
+    "        return out @ self.W_O, {weights}\n"
+)
+
+
+def _module(d_k="head_dim(d_model, num_heads)", init="torch.randn(d_model, d_model) * scale", root="self.d_k",
+            fill="~mask.unsqueeze(-3)", weights="weights"):
+    return _MODULE.format(d_k=d_k, init=init, root=root, fill=fill, weights=weights)
+
+
+WRONG = [
+    # ---- head_contributions ----
+    dict(name="contrib_diagonal_blocks",
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "    return np.stack([H[..., i, :, :] @ W_O[i*d_k:(i+1)*d_k, i*d_k:(i+1)*d_k] for i in range(h)], axis=-3)\n"},
+         fails={"check_head_contributions": "d_k columns"}),
+    dict(name="contrib_column_blocks_transposed",
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "    return np.stack([H[..., i, :, :] @ W_O[:, i*d_k:(i+1)*d_k].T for i in range(h)], axis=-3)\n"},
+         fails={"check_head_contributions": "ROWS of W_O"}),
+    dict(name="contrib_first_block_for_every_head",
+         answers={"head_contributions": _CONTRIB + "    return H @ W_O[:H.shape[-1]]\n"},
+         fails={"check_head_contributions": "first row block"}),
+    dict(name="contrib_summed",
+         answers={"head_contributions": _CONTRIB + "    return combine_heads(H) @ W_O\n"},
+         fails={"check_head_contributions": "don't sum them"}),
+    # ---- the question ----
+    dict(name="quiz_summing_is_cheaper_mha",
+         answers={"quiz_summing": 'answer_summing = "A"\n'},
+         fails={"check_quiz_summing": "row blocks are all the same"}),
+    dict(name="quiz_summing_block_diagonal",
+         answers={"quiz_summing": 'answer_summing = "C"\n'},
+         fails={"check_quiz_summing": "block-diagonal"}),
+    # ---- multi_head_attention ----
+    dict(name="mha_sqrt_d_model",
+         answers={"multi_head_attention": _mha_by_hand(scale="np.sqrt(d_model)")},
+         fails={"check_mha_values": "sqrt(d_k)"}),
+    dict(name="mha_not_scaled",
+         answers={"multi_head_attention": _mha_by_hand(scale="1")},
+         fails={"check_mha_values": "not scaled"}),
+    dict(name="mha_heads_summed_no_W_O",
+         answers={"multi_head_attention": _mha(ret="heads.sum(axis=-3), weights")},
+         fails={"check_mha_shapes": "summed, not concatenated"}),
+    dict(name="mha_heads_summed_then_projected",
+         answers={"multi_head_attention": _mha(ret="heads.sum(axis=-3) @ W_O[:heads.shape[-1]], weights")},
+         fails={"check_mha_values": "summed, not concatenated"}),
+    dict(name="mha_forgot_W_O",
+         answers={"multi_head_attention": _mha(ret="combine_heads(heads), weights")},
+         fails={"check_mha_values": "forgot W_O"}),
+    dict(name="mha_W_O_per_head_not_summed",
+         answers={"multi_head_attention": _mha(
+             ret="heads @ W_O.reshape(num_heads, heads.shape[-1], -1), weights")},
+         fails={"check_mha_shapes": "not summed"}),
+    dict(name="mha_W_O_per_head_averaged",
+         answers={"multi_head_attention": _mha(
+             ret="(heads @ W_O.reshape(num_heads, heads.shape[-1], -1)).mean(axis=-3), weights")},
+         fails={"check_mha_values": "must be summed"}),
+    dict(name="mha_W_O_block_diagonal",
+         answers={"multi_head_attention": _mha(
+             ret="combine_heads(np.stack([heads[..., i, :, :] @ W_O[i*heads.shape[-1]:(i+1)*heads.shape[-1], "
+                 "i*heads.shape[-1]:(i+1)*heads.shape[-1]] for i in range(num_heads)], axis=-3)), weights")},
+         fails={"check_mha_values": "acts on each head alone"}),
+    dict(name="mha_weights_transposed",
+         answers={"multi_head_attention": _MHA + "    W_Q, W_K, W_V, W_O = W_Q.T, W_K.T, W_V.T, W_O.T\n"
+                  + _MHA_BODY.format(q="query", k="key", v="value", mask="np.expand_dims(mask, -3)",
+                                     ret="combine_heads(heads) @ W_O, weights")},
+         fails={"check_mha_values": "transposed"}),
+    dict(name="mha_W_O_transposed",
+         answers={"multi_head_attention": _mha(ret="combine_heads(heads) @ W_O.T, weights")},
+         fails={"check_mha_values": "W_O is transposed"}),
+    dict(name="mha_W_at_X",
+         answers={"multi_head_attention": _MHA
+                  + "    Q = split_heads(W_Q @ query, num_heads)\n"
+                  "    K = split_heads(W_K @ key, num_heads)\n"
+                  "    V = split_heads(W_V @ value, num_heads)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return W_O @ combine_heads(heads), weights\n"},
+         fails={"check_mha_shapes": "not W @ X", "check_mha_values": "W @ X"}),
+    dict(name="mha_key_value_swapped",
+         answers={"multi_head_attention": _mha(k="value", v="key")},
+         fails={"check_mha_values": "key and value are swapped"}),
+    dict(name="mha_keys_from_query",
+         answers={"multi_head_attention": _mha(k="query")},
+         fails={"check_mha_shapes": "taken from `query`", "check_mha_values": "not from `query`"}),
+    dict(name="mha_weights_averaged_over_heads",
+         answers={"multi_head_attention": _mha(ret="combine_heads(heads) @ W_O, weights.mean(axis=-3)")},
+         fails={"check_mha_shapes": "average"}),
+    dict(name="mha_mask_not_broadcast_over_heads",
+         answers={"multi_head_attention": _mha(mask="mask")},
+         fails={"check_mha_mask": "not broadcast over the heads"}),
+    dict(name="mha_mask_ignored",
+         answers={"multi_head_attention": _mha(mask="None")},
+         fails={"check_mha_mask": "the mask is ignored"}),
+    dict(name="mha_mask_inverted",
+         answers={"multi_head_attention": _mha(mask="~np.expand_dims(mask, -3)")},
+         fails={"check_mha_mask": "mask is inverted"}),
+    dict(name="mha_mask_after_softmax",
+         answers={"multi_head_attention": _MHA
+                  + "    Q = split_heads(query @ W_Q, num_heads)\n"
+                  "    K = split_heads(key @ W_K, num_heads)\n"
+                  "    V = split_heads(value @ W_V, num_heads)\n"
+                  "    weights = softmax(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1]))\n"
+                  "    if mask is not None:\n"
+                  "        weights = weights * np.expand_dims(mask, -3)\n"
+                  "    return combine_heads(weights @ V) @ W_O, weights\n"},
+         fails={"check_mha_mask": "before the softmax"}),
+    # ---- load_into_torch ----
+    dict(name="load_without_transposes",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q, W_K, W_V])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "x @ W.T"}),
+    dict(name="load_wrong_order",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_K.T, W_Q.T, W_V.T])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "wrong order"}),
+    dict(name="load_out_proj_not_transposed",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "store W_O.T"}),
+    dict(name="load_returns_nothing",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"},
+         fails={"check_load_into_torch": "return it"}),
+    # ---- MultiHeadAttention ----
+    dict(name="module_sqrt_d_model",
+         answers={"MultiHeadAttention": _module(root="self.d_k * self.num_heads")},
+         fails={"check_module_forward": "sqrt(d_k)"}),
+    dict(name="module_weights_averaged_over_heads",
+         answers={"MultiHeadAttention": _module(weights="weights.mean(dim=-3)")},
+         fails={"check_module_forward": "averaged over the heads"}),
+    dict(name="module_mask_torch_convention",
+         answers={"MultiHeadAttention": _module(fill="mask.unsqueeze(-3)")},
+         fails={"check_module_mask": "mask is inverted"}),
+    dict(name="module_mask_not_broadcast_over_heads",
+         answers={"MultiHeadAttention": _module(fill="~mask")},
+         fails={"check_module_mask": "not broadcast over the heads"}),
+    dict(name="module_no_divisibility_check",
+         answers={"MultiHeadAttention": _module(d_k="d_model // num_heads")},
+         fails={"check_module_init": "ValueError"}),
+    dict(name="module_zero_init",
+         answers={"MultiHeadAttention": _module(init="torch.zeros(d_model, d_model)")},
+         fails={"check_module_init": "all zeros"}),
+]
+
+CORRECT = [
+    dict(name="contrib_loop_over_heads",
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "    return np.stack([H[..., i, :, :] @ W_O[i * d_k:(i + 1) * d_k, :] for i in range(h)], axis=-3)\n"}),
+    dict(name="quiz_lower_case_with_spaces",
+         answers={"quiz_summing": 'answer_summing = " b "\n'}),
+    dict(name="mha_loop_over_heads_with_weight_slices_and_W_O_blocks",
+         answers={"multi_head_attention": _MHA
+                  + "    d_model = W_Q.shape[0]\n"
+                  "    d_k = head_dim(d_model, num_heads)\n"
+                  "    out, all_weights = 0, []\n"
+                  "    for i in range(num_heads):\n"
+                  "        cols = slice(i * d_k, (i + 1) * d_k)\n"
+                  "        head, w = scaled_dot_product_attention(query @ W_Q[:, cols], key @ W_K[:, cols],\n"
+                  "                                               value @ W_V[:, cols], mask)\n"
+                  "        out = out + head @ W_O[cols, :]          # head i's row block of W_O\n"
+                  "        all_weights.append(w)\n"
+                  "    return out, np.stack(all_weights, axis=-3)\n"}),
+    dict(name="mha_einsum_minus_1e9",
+         answers={"multi_head_attention": _MHA
+                  + "    h = num_heads\n"
+                  "    *batch, n_q, d = query.shape\n"
+                  "    d_k = d // h\n"
+                  "    Q = np.einsum('...nd,de->...ne', query, W_Q).reshape(*batch, n_q, h, d_k)\n"
+                  "    K = np.einsum('...nd,de->...ne', key, W_K).reshape(*key.shape[:-1], h, d_k)\n"
+                  "    V = np.einsum('...nd,de->...ne', value, W_V).reshape(*value.shape[:-1], h, d_k)\n"
+                  "    scores = np.einsum('...qhd,...khd->...hqk', Q, K) / np.sqrt(d_k)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask[..., None, :, :], scores, -1e9)\n"
+                  "    scores = scores - scores.max(axis=-1, keepdims=True)\n"
+                  "    weights = np.exp(scores)\n"
+                  "    weights = weights / weights.sum(axis=-1, keepdims=True)\n"
+                  "    heads = np.einsum('...hqk,...khd->...qhd', weights, V)\n"
+                  "    return np.einsum('...qe,ef->...qf', heads.reshape(*batch, n_q, d), W_O), weights\n"}),
+    dict(name="mha_by_hand_masked_with_minus_1e9",
+         answers={"multi_head_attention": _mha_by_hand(
+             masking="scores = np.where(np.expand_dims(mask, -3), scores, -1e9)")}),
+    dict(name="load_hstack_transposed_into_data",
+         answers={"load_into_torch": _LOAD
+                  + "    mha_torch.in_proj_weight.data = torch.tensor(np.hstack([W_Q, W_K, W_V]).T)\n"
+                  "    mha_torch.out_proj.weight.data = torch.tensor(W_O.T)\n"
+                  "    return mha_torch\n"}),
+    dict(name="module_sdpa_and_einsum",
+         answers={"MultiHeadAttention":
+                  "import torch.nn.functional as F\n"
+                  "\n"
+                  "class MultiHeadAttention(nn.Module):\n"
+                  "    def __init__(self, d_model, num_heads):\n"
+                  "        super().__init__()\n"
+                  "        self.h, self.d_k = num_heads, head_dim(d_model, num_heads)\n"
+                  "        for name in ('W_Q', 'W_K', 'W_V', 'W_O'):\n"
+                  "            w = torch.empty(d_model, d_model)\n"
+                  "            nn.init.xavier_uniform_(w)\n"
+                  "            setattr(self, name, nn.Parameter(w))\n"
+                  "\n"
+                  "    def forward(self, query, key, value, mask=None):\n"
+                  "        def split(x, W):\n"
+                  "            x = torch.einsum('...nd,de->...ne', x, W)\n"
+                  "            return x.reshape(*x.shape[:-1], self.h, self.d_k).transpose(-3, -2)\n"
+                  "        Q, K, V = split(query, self.W_Q), split(key, self.W_K), split(value, self.W_V)\n"
+                  "        m = None if mask is None else mask.unsqueeze(-3)\n"
+                  "        heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                  "        scores = torch.einsum('...qd,...kd->...qk', Q, K) / self.d_k ** 0.5\n"
+                  "        if m is not None:\n"
+                  "            scores = scores.masked_fill(~m, -1e9)\n"
+                  "        weights = torch.softmax(scores, dim=-1)\n"
+                  "        out = heads.transpose(-3, -2).reshape(*heads.shape[:-3], heads.shape[-2], -1)\n"
+                  "        return out @ self.W_O, weights\n"}),
+    dict(name="module_loop_over_heads",
+         answers={"MultiHeadAttention":
+                  "class MultiHeadAttention(nn.Module):\n"
+                  "    def __init__(self, d_model, num_heads):\n"
+                  "        super().__init__()\n"
+                  "        self.num_heads = num_heads\n"
+                  "        self.d_k = head_dim(d_model, num_heads)\n"
+                  "        self.W_Q = nn.Parameter(torch.randn(d_model, d_model) / math.sqrt(d_model))\n"
+                  "        self.W_K = nn.Parameter(torch.randn(d_model, d_model) / math.sqrt(d_model))\n"
+                  "        self.W_V = nn.Parameter(torch.randn(d_model, d_model) / math.sqrt(d_model))\n"
+                  "        self.W_O = nn.Parameter(torch.randn(d_model, d_model) / math.sqrt(d_model))\n"
+                  "\n"
+                  "    def forward(self, query, key, value, mask=None):\n"
+                  "        out, weights = 0, []\n"
+                  "        for i in range(self.num_heads):\n"
+                  "            c = slice(i * self.d_k, (i + 1) * self.d_k)\n"
+                  "            q, k, v = query @ self.W_Q[:, c], key @ self.W_K[:, c], value @ self.W_V[:, c]\n"
+                  "            s = q @ k.transpose(-1, -2) / math.sqrt(self.d_k)\n"
+                  "            if mask is not None:\n"
+                  "                s = s.masked_fill(~mask, float('-inf'))\n"
+                  "            w = torch.softmax(s, dim=-1)\n"
+                  "            out = out + (w @ v) @ self.W_O[c, :]\n"
+                  "            weights.append(w)\n"
+                  "        return out, torch.stack(weights, dim=-3)\n"}),
+]

@@ -1,0 +1,155 @@
+"""Wrong answers and correct variants for 06_heads_in_action (see tests/test_catalogue.py)."""
+NOTEBOOK = "06_heads_in_action.ipynb"
+
+_ABLATE = "def ablate_heads(concat, keep):\n"
+_WITHOUT = "def without_heads(mha, keep):\n"
+_IMPORTANCE = "def head_importance(loss_fn, num_heads):\n"
+_PRUNE = "def prune_mask(importance, num_keep):\n"
+_MCQ = "answer_many_heads = {!r}\n"
+
+# The reference without_heads, with {zero} for the statement that zeroes weights of the dropped heads.
+_WITHOUT_BODY = (
+    "    pruned = copy.deepcopy(mha)\n"
+    "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+    "    mask = keep.repeat_interleave(mha.d_k).to(mha.W_O.dtype)   # (d_model,)\n"
+    "    with torch.no_grad():\n"
+    "        {zero}\n"
+    "    return pruned\n"
+)
+
+
+def _without(zero):
+    return _WITHOUT + _WITHOUT_BODY.format(zero=zero)
+
+
+# The reference head_importance, with {removed} for the keep mask that is evaluated for head i.
+def _importance(removed="[j != i for j in range(num_heads)]", result="loss_fn(keep) - base"):
+    return (_IMPORTANCE
+            + "    base = loss_fn([True] * num_heads)\n"
+            "    importance = np.zeros(num_heads)\n"
+            "    for i in range(num_heads):\n"
+            f"        keep = {removed}\n"
+            f"        importance[i] = {result}\n"
+            "    return importance\n")
+
+
+WRONG = [
+    # ---- Exercise 1: ablate_heads ----
+    dict(name="ablate_interleaved_columns",
+         answers={"ablate_heads": _ABLATE
+                  + "    h = len(keep)\n"
+                  "    out = concat.clone()\n"
+                  "    for i, k in enumerate(keep):\n"
+                  "        if not k:\n"
+                  "            out[..., i::h] = 0   # every h-th column: the wrong columns\n"
+                  "    return out\n"},
+         fails={"check_ablate_heads": "NEIGHBOURING columns"}),
+    dict(name="ablate_kept_heads",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    return concat * (~keep).repeat_interleave(d_k).to(concat.dtype)\n"},
+         fails={"check_ablate_heads": "you zeroed the heads you were told to keep"}),
+    dict(name="ablate_in_place",
+         answers={"ablate_heads": _ABLATE
+                  + "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    for i, k in enumerate(keep):\n"
+                  "        if not k:\n"
+                  "            concat[..., i * d_k:(i + 1) * d_k] = 0\n"
+                  "    return concat\n"},
+         fails={"check_ablate_heads": "changed its input"}),
+    dict(name="ablate_token_rows",
+         answers={"ablate_heads": _ABLATE
+                  + "    out = concat.clone()\n"
+                  "    for i, k in enumerate(keep):\n"
+                  "        if not k:\n"
+                  "            out[..., i, :] = 0   # a row is a token, not a head\n"
+                  "    return out\n"},
+         fails={"check_ablate_heads": "you zeroed a token"}),
+    # ---- Exercise 2: without_heads ----
+    dict(name="without_heads_after_W_O",
+         answers={"without_heads": _without("pruned.W_O.mul_(mask[None, :])   # columns: after W_O")},
+         fails={"check_without_heads": "you ablated after W_O"}),
+    dict(name="without_heads_zero_query_key_weights",
+         answers={"without_heads": _without("pruned.W_Q.mul_(mask[None, :]); pruned.W_K.mul_(mask[None, :])")},
+         fails={"check_without_heads": "query/key weights"}),
+    dict(name="without_heads_changes_original",
+         answers={"without_heads": _WITHOUT
+                  + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+                  "    with torch.no_grad():\n"
+                  "        mha.W_O.mul_(keep.repeat_interleave(mha.d_k).to(mha.W_O.dtype)[:, None])\n"
+                  "    return mha\n"},
+         fails={"check_without_heads": "changed the module it was given"}),
+    # ---- Exercise 3: head_importance ----
+    dict(name="importance_only_head_i_kept",
+         answers={"head_importance": _importance(removed="[j == i for j in range(num_heads)]")},
+         fails={"check_head_importance": "ONLY head i kept"}),
+    dict(name="importance_no_baseline",
+         answers={"head_importance": _importance(result="loss_fn(keep)")},
+         fails={"check_head_importance": "subtract the loss with all heads kept"}),
+    dict(name="importance_wrong_sign",
+         answers={"head_importance": _importance(result="base - loss_fn(keep)")},
+         fails={"check_head_importance": "wrong sign"}),
+    # ---- Exercise 4: prune_mask ----
+    dict(name="prune_keeps_least_important",
+         answers={"prune_mask": _PRUNE
+                  + "    keep = np.zeros(len(importance), dtype=bool)\n"
+                  "    keep[np.argsort(importance)[:num_keep]] = True   # ranked the wrong way round\n"
+                  "    return keep\n"},
+         fails={"check_prune_mask": "LEAST important"}),
+    dict(name="prune_returns_indices",
+         answers={"prune_mask": _PRUNE + "    return np.argsort(importance)[::-1][:num_keep]\n"},
+         fails={"check_prune_mask": "not the indices"}),
+    dict(name="prune_num_keep_zero_keeps_all",
+         answers={"prune_mask": _PRUNE
+                  + "    importance = np.asarray(importance, dtype=float)\n"
+                  "    keep = np.zeros(len(importance), dtype=bool)\n"
+                  "    keep[np.argsort(importance)[-num_keep:]] = True\n"
+                  "    return keep\n"},
+         fails={"check_prune_mask": "num_keep = 0"}),
+    # ---- Exercise 5: the question on the heads-vs-accuracy plot ----
+    dict(name="many_heads_more_weights",
+         answers={"many_heads_question": _MCQ.format("A")},
+         fails={"check_many_heads_question": "not A"}),
+    dict(name="many_heads_scaling",
+         answers={"many_heads_question": _MCQ.format("D")},
+         fails={"check_many_heads_question": "not D"}),
+]
+
+CORRECT = [
+    dict(name="ablate_loop_over_heads_with_clone",
+         answers={"ablate_heads": _ABLATE
+                  + "    d_k = concat.shape[-1] // len(keep)\n"
+                  "    out = concat.clone()\n"
+                  "    for i in range(len(keep)):\n"
+                  "        if not bool(keep[i]):\n"
+                  "            out[..., i * d_k:(i + 1) * d_k] = 0.0\n"
+                  "    return out\n"}),
+    dict(name="ablate_unflatten_heads",
+         answers={"ablate_heads": _ABLATE
+                  + "    h = len(keep)\n"
+                  "    k = torch.tensor([float(bool(x)) for x in keep], dtype=concat.dtype)\n"
+                  "    per_head = concat.unflatten(-1, (h, concat.shape[-1] // h))   # (..., n, h, d_k)\n"
+                  "    return (per_head * k[:, None]).flatten(-2)\n"}),
+    dict(name="without_heads_zero_value_columns",
+         answers={"without_heads": _without("pruned.W_V.mul_(mask[None, :])   # no value, no output")}),
+    dict(name="without_heads_new_parameter",
+         answers={"without_heads": _WITHOUT
+                  + "    pruned = copy.deepcopy(mha)\n"
+                  "    rows = np.repeat(np.asarray(keep, dtype=bool), mha.d_k)\n"
+                  "    W_O = pruned.W_O.detach().clone()\n"
+                  "    W_O[torch.as_tensor(~rows)] = 0\n"
+                  "    pruned.W_O = torch.nn.Parameter(W_O)\n"
+                  "    return pruned\n"}),
+    dict(name="importance_eye_masks",
+         answers={"head_importance": _IMPORTANCE
+                  + "    drop = np.eye(num_heads, dtype=bool)\n"
+                  "    base = loss_fn([True] * num_heads)\n"
+                  "    return np.array([loss_fn(list(~drop[i])) for i in range(num_heads)]) - base\n"}),
+    dict(name="prune_sorted_descending",
+         answers={"prune_mask": _PRUNE
+                  + "    order = sorted(range(len(importance)), key=lambda i: float(importance[i]), reverse=True)\n"
+                  "    return np.array([i in order[:num_keep] for i in range(len(importance))])\n"}),
+    dict(name="many_heads_lower_case",
+         answers={"many_heads_question": _MCQ.format(" b ")}),
+]
