@@ -29,3 +29,13 @@ def test_class_report_counts_each_diagnosed_mistake(batch):
     assert mistakes[("01_projections.ipynb", "check_split_heads", "your heads mix tokens")] == 1
     # the blank notebooks fail every check with the same "not done yet" message
     assert any(msg.startswith("Exercise not done yet") for _, _, msg, _ in common_mistakes(rows))
+
+
+def test_catalogue_is_big_enough():
+    """Issue 3: at least 25 wrong answers and 8 correct variants across notebooks 01-04."""
+    wrong = correct = 0
+    for path in catalogue_files():
+        if path.stem in ("nb01", "nb02", "nb03", "nb04"):
+            cat = samples.load_catalogue(path)
+            wrong, correct = wrong + len(cat["WRONG"]), correct + len(cat["CORRECT"])
+    assert wrong >= 25 and correct >= 8, (wrong, correct)
