@@ -6,7 +6,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading, release, results, samples
+from . import grading, merge, release, results, samples
+from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
 
@@ -14,9 +15,16 @@ def cmd_release(args: argparse.Namespace) -> int:
     return release.release(check=args.check)
 
 
-def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool,
-                      jobs: int | None = None) -> list[grading.Result]:
-    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs)
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(notebook_timeout=args.notebook_timeout, memory_mb=args.memory)
+
+
+def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
+                      args: argparse.Namespace | None = None) -> list[grading.Result]:
+    extra = {} if args is None else dict(
+        limits=_limits(args), isolation=args.isolation, id_regex=getattr(args, "id_regex", None),
+        shard=merge.parse_shard(args.shard) if getattr(args, "shard", None) else (1, 1))
+    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
     results.write_all(graded, out)
     if not quiet:
         print(results.table(graded))
@@ -25,8 +33,14 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool,
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs)
+    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
     return 0 if graded else 1
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    merged = merge.merge(args.shards, args.out)
+    print(f"merged {len(merged)} rows from {len(args.shards)} shards into {args.out / 'grades.csv'}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -40,7 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for student, why in who.items():
         print(f"  {student:6} {why}")
     print()
-    _grade_and_report(submissions, args.out, args.timeout, quiet=False, jobs=args.jobs)
+    _grade_and_report(submissions, args.out, args.timeout, quiet=False, jobs=args.jobs, args=args)
     return 0
 
 
@@ -52,7 +66,7 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
         cases = {}
         for path in args.files:
             cases.update(samples.write_catalogue(submissions, samples.load_catalogue(path)))
-        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True, jobs=args.jobs)
+        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True, jobs=args.jobs, args=args)
         total = len(cases)
         problems = samples.check_catalogue(cases, graded)
     for p in problems:
@@ -72,18 +86,38 @@ def parser() -> argparse.ArgumentParser:
 
     timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
     jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core)")
-    g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb")
-    g.add_argument("submissions", type=Path, help="folder with one sub-folder per student")
+
+    def sandbox_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
+                        help=f"seconds a whole notebook may run before its kernel is killed (default {Limits.notebook_timeout})")
+        sp.add_argument("--memory", type=int, default=Limits.memory_mb,
+                        help=f"memory limit per notebook in MiB (default {Limits.memory_mb})")
+        sp.add_argument("--isolation", choices=["auto", "bwrap", "none"], default="auto",
+                        help="run kernels in bubblewrap (auto: when available, else warn and use limits only)")
+    g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb, an LMS download or zip")
+    g.add_argument("submissions", type=Path, help="folder with one sub-folder per student, a Canvas/Moodle "
+                   "download folder, or a zip of either")
     g.add_argument("--out", type=Path, required=True, help="where grades.csv and feedback/ are written")
     g.add_argument("--timeout", **timeout)
     g.add_argument("--jobs", **jobs)
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    g.add_argument("--id-regex", help="regex with a named group `student` (and optionally `notebook`) matched "
+                   "against each file's path inside SUBMISSIONS, for LMS layouts not recognised")
+    g.add_argument("--shard", help="grade only shard i of N (students split by a stable hash), e.g. 1/4; "
+                   "combine the outputs with `merge`")
+    sandbox_options(g)
     g.set_defaults(func=cmd_grade)
+
+    m = sub.add_parser("merge", help="combine the --out folders of `grade --shard i/N` runs")
+    m.add_argument("shards", type=Path, nargs="+", help="the shards' --out folders")
+    m.add_argument("--out", type=Path, required=True)
+    m.set_defaults(func=cmd_merge)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
     d.add_argument("--timeout", **timeout)
     d.add_argument("--jobs", **jobs)
+    sandbox_options(d)
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("catalogue", help="grade wrong-answer catalogues and check each case's outcome")
@@ -91,6 +125,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--timeout", **timeout)
     c.add_argument("--jobs", **jobs)
+    sandbox_options(c)
     c.set_defaults(func=cmd_catalogue)
     return p
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import warnings
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +15,11 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
+from . import execute, sandbox, scan
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
-from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
+from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
+from .sandbox import Limits
 
 
 @dataclass
@@ -30,15 +34,18 @@ class Result:
     #: per test cell: {grade_id: [score, max_score]}
     cells: dict[str, list[float]] = field(default_factory=dict)
     feedback: str = ""
+    #: what the instructor should look at: suspicious code, no sandbox (never changes the score)
+    flags: list[str] = field(default_factory=list)
 
 
 def _error_line(output: dict) -> str:
     return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
 
 
-def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str]]:
-    """Errors in the graded notebook: ({test grade_id: error}, [problems in the learner's own cells])."""
-    tests, others = {}, []
+def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], str | None]:
+    """Errors in the graded notebook: ({test grade_id: error}, [problems in the learner's own cells],
+    why the notebook was stopped, if it was: a timeout, a crash, memory; see execute.py)."""
+    tests, others, fatal = {}, [], None
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -46,13 +53,17 @@ def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str]]:
         if not errors:
             continue
         meta = cell.metadata.get("nbgrader", {})
+        stopped = [o for o in errors if o.get("ename") == execute.STOPPED]
+        if stopped and fatal is None:
+            fatal = f"{meta.get('grade_id') or f'cell {index + 1}'} {stopped[-1].get('evalue', '')}"
         if meta.get("grade"):
             tests[meta["grade_id"]] = _error_line(errors[-1])
         else:
             name = meta.get("grade_id") or f"cell {index + 1}"
             kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"
-            others.append(f"{name} {kind}")
-    return tests, others
+            if not stopped and errors[-1].get("ename") != execute.NOT_RUN:
+                others.append(f"{name} {kind}")
+    return tests, others, fatal
 
 
 def _max_scores(course: NbgraderCourse, notebook: str) -> float:
@@ -78,12 +89,13 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
                 results.append(Result(student_id, sub.notebook, 0.0, _max_scores(course, sub.notebook),
                                       f"not graded: autograde failed ({why})"))
                 continue
-            tests, others = _cell_errors(nbformat.read(graded, as_version=4))
+            tests, others, fatal = _cell_errors(nbformat.read(graded, as_version=4))
             cells = {g.name: [float(g.score or 0), float(g.max_score)] for g in entry.grades if g.max_score}
             failed = {gid: tests.get(gid, "lost points") for gid, (s, m) in cells.items() if s < m}
-            status = "graded" + (f"; {', '.join(others)}" if others else "")
-            results.append(Result(student_id, sub.notebook, float(entry.score), float(entry.max_score),
-                                  status, failed, cells))
+            status = "graded" + "".join(f"; {x}" for x in [*others, fatal] if x)
+            score = 0.0 if fatal else float(entry.score)
+            results.append(Result(student_id, sub.notebook, score, float(entry.max_score), status, failed, cells,
+                                  flags=execute.TAMPERING.get(stem, [])))
     return results
 
 
@@ -91,8 +103,11 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
     """Autograde one student's readable notebooks; write their feedback to out/feedback/<student_id>/."""
     target = course.submitted_dir(student_id)
     target.mkdir(parents=True, exist_ok=True)
+    execute.SUBMITTED.clear()
+    execute.TAMPERING.clear()
     for sub in subs:
         nbformat.write(sub.nb, target / sub.notebook)
+        execute.SUBMITTED[Path(sub.notebook).stem] = target / sub.notebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         done = course.api.autograde(ASSIGNMENT, student_id, force=True, create=True)
@@ -113,10 +128,10 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
 _worker: dict = {}
 
 
-def _init_worker(base: Path, cell_timeout: int, out: Path) -> None:
+def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str) -> None:
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
-    _worker.update(course=NbgraderCourse(root, nbgrader_config(root, cell_timeout)), out=out)
+    _worker.update(course=NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation)), out=out)
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
@@ -128,11 +143,11 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
-             jobs: int, progress: bool) -> list[Result]:
+             jobs: int, progress: bool, limits: Limits, isolation: str) -> list[Result]:
     bar = tqdm(total=len(work), desc="grading", unit="student", disable=not progress)
     results: list[Result] = []
     if jobs <= 1 or len(work) <= 1:
-        _init_worker(base, cell_timeout, out)
+        _init_worker(base, cell_timeout, out, limits, isolation)
         for student_id, subs in work:
             bar.set_postfix_str(student_id)
             results.extend(_grade_in_worker(student_id, subs))
@@ -140,7 +155,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
     else:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(base, cell_timeout, out)) as pool:
+                                 initargs=(base, cell_timeout, out, limits, isolation)) as pool:
             futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
             for fut in as_completed(futures):
                 sid, subs = futures[fut]
@@ -155,11 +170,26 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
     return results
 
 
+def in_shard(student_id: str, shard: tuple[int, int]) -> bool:
+    """Is this student in shard i of n (1-based)? A stable hash, so every shard job agrees."""
+    i, n = shard
+    return n <= 1 or zlib.crc32(student_id.encode()) % n == i - 1
+
+
 def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
-          progress: bool = True, jobs: int | None = None) -> list[Result]:
-    """Grade every `submissions/<student_id>/<notebook>.ipynb` with `jobs` processes (default: all cores)."""
+          progress: bool = True, jobs: int | None = None, limits: Limits | None = None,
+          isolation: str = "auto", id_regex: str | None = None, shard: tuple[int, int] = (1, 1)) -> list[Result]:
+    """Grade every `submissions/<student_id>/<notebook>.ipynb` with `jobs` processes (default: all cores).
+
+    Kernels run in the bubblewrap sandbox with `limits`; `isolation` "none" (or "auto" without a
+    working bwrap) runs them with the resource limits only, warns, and flags every row.
+    """
+    limits = limits or Limits()
+    isolation = sandbox.isolation(isolation)
+    if isolation == "none":
+        print(sandbox.WARNING, file=sys.stderr)
     known = notebook_names(solutions)
-    subs = collect(submissions, known)
+    subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
     out.mkdir(parents=True, exist_ok=True)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem) for s in subs if s.problem]
@@ -170,11 +200,18 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
         course = build_course(Path(tmp) / "base", solutions, cell_timeout)
         max_scores = {name: _max_scores(course, name) for name in known}
+        released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in known}
+        flags = {(s.student_id, s.notebook): s.notes + (scan.scan_notebook(s.nb, released[s.notebook])
+                                                          if s.nb is not None and s.notebook in released else [])
+                 for s in subs}
         work = list(by_student.items())
         graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
-                          progress)
+                          progress, limits, isolation)
     results = refused + graded
     for r in results:
+        r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
+        if isolation == "none" and r.status.startswith("graded"):
+            r.flags.append("not sandboxed")
         if not r.max_score:
             r.max_score = max_scores.get(r.notebook, 0.0)
     results.sort(key=lambda r: (r.student_id, r.notebook))

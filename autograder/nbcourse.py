@@ -16,12 +16,15 @@ from pathlib import Path
 from traitlets.config import Config
 
 from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
+from .sandbox import Limits
 
 #: What a learner sees in place of a removed solution.
 CODE_STUB = '# YOUR CODE HERE\nraise NotImplementedError("Exercise not done yet: replace this line with your code")'
 
 
-def nbgrader_config(root: Path, cell_timeout: int = 60) -> Config:
+def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = None,
+                    isolation: str = "bwrap") -> Config:
+    """nbgrader's settings; notebooks execute in the sandbox of `autograder.sandbox` (`isolation` "none": limits only)."""
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "mha-course"
@@ -31,7 +34,20 @@ def nbgrader_config(root: Path, cell_timeout: int = 60) -> Config:
     c.OverwriteCells.add_missing_cells = True
     # `Execute.timeout` wins over `ExecutePreprocessor.timeout` in nbgrader 0.9.
     c.Execute.timeout = cell_timeout
-    c.Execute.interrupt_on_timeout = True
+    # A cell that times out stops the notebook: its kernel is killed, not interrupted (see execute.py).
+    c.Execute.interrupt_on_timeout = False
+    c.Execute.shutdown_kernel = "immediate"
+    limits = limits or Limits()
+    c.SandboxedExecute.notebook_timeout = limits.notebook_timeout
+    c.SandboxedExecute.memory_mb = limits.memory_mb
+    c.SandboxedExecute.file_mb = limits.file_mb
+    c.SandboxedExecute.processes = limits.processes
+    c.SandboxedExecute.isolation = isolation
+    c.Autograde.autograde_preprocessors = [  # nbgrader's list, with Execute replaced
+        "autograder.execute.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades", "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata"]
     c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
     c.Exchange.root = str(root / "exchange")
     # Feedback shows what failed and why, but not the hidden tests' code (nbgrader shows it by default).

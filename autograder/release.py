@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import badges
 from .nbcourse import build_course
 from .selfcheck import add_self_check
 from .paths import COURSE, SOLUTIONS, notebook_names
@@ -36,14 +37,17 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
     stale = sorted(name for name, text in wanted.items()
                    if name not in present or (course_dir / name).read_text(encoding="utf-8") != text)
     extra = sorted(present - set(wanted))
+    readme = badges.update_readme(course_dir.parent, wanted, check=check)  # README's Colab/Binder badges
     if check:
-        if not stale and not extra:
+        if not stale and not extra and not readme:
             print(f"course/ is up to date with solutions/ ({len(wanted)} notebooks)")
             return 0
         for name in stale:
             print(f"stale: course/{name} differs from what solutions/{name} releases")
         for name in extra:
             print(f"extra: course/{name} has no source in solutions/")
+        if readme:
+            print(readme)
         print("Run `python -m autograder release` and commit course/ (never edit course/ by hand).")
         return 1
     for name in stale:
@@ -51,4 +55,6 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
     for name in extra:
         (course_dir / name).unlink()
     print(f"released {len(wanted)} notebooks to {course_dir} ({len(stale)} changed, {len(extra)} removed)")
+    if readme:
+        print(readme)
     return 0

@@ -71,10 +71,16 @@ def write_report(results: list[Result], out: Path) -> Path:
     students = len({r.student_id for r in results})
     mistakes = common_mistakes(results)
     problems = [[r.student_id, r.notebook, r.status] for r in results if not r.status == "graded"]
+    flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != "not sandboxed")]
+               for r in results if any(f != "not sandboxed" for f in r.flags)]
+    unsandboxed = sum("not sandboxed" in r.flags for r in results)
+    banner = (f'<p style="background:#fdd;padding:8px;border:2px solid #c00"><b>{unsandboxed} notebooks ran WITHOUT '
+              "a sandbox</b> (bubblewrap missing): their code could read the solutions and hidden tests.</p>"
+              if unsandboxed else "")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Class report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}th{{background:#f0f0f0}}</style></head><body>
-<h1>Class report</h1><p>{students} students, {len(results)} notebooks handed in.</p>
+<h1>Class report</h1>{banner}<p>{students} students, {len(results)} notebooks handed in.</p>
 <h2>Scores</h2>{_table(["notebook", "handed in", "graded", "mean score", "full marks", "not graded"], _summary_rows(results))}
 <img alt="Score distribution per notebook" src="data:image/png;base64,{base64.b64encode(png).decode()}">
 <h2>Most common mistakes</h2>
@@ -83,6 +89,10 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 <h2>Submissions that need a look</h2>
 <p>Not graded, or graded while one of the learner's own cells failed.</p>
 {_table(["student", "notebook", "status"], problems)}
+<h2>Code flagged for a look</h2>
+<p>A static scan of the code each learner wrote: patching NumPy / PyTorch / builtins / IPython, AST
+transformers, always-true comparisons, file, process and network use. Flags never change a score.</p>
+{_table(["student", "notebook", "flags"], flagged)}
 </body></html>"""
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .grading import Result
 
-COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback"]
+COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback", "flags"]
 
 
 def _fmt(x: float) -> str:
@@ -21,7 +21,8 @@ def write_csv(results: list[Result], path: Path) -> None:
         w.writerow(COLUMNS)
         for r in results:
             failed = " | ".join(f"{gid}: {msg}" for gid, msg in r.failed.items())
-            w.writerow([r.student_id, r.notebook, _fmt(r.score), _fmt(r.max_score), r.status, failed, r.feedback])
+            w.writerow([r.student_id, r.notebook, _fmt(r.score), _fmt(r.max_score), r.status, failed, r.feedback,
+                        " | ".join(r.flags)])
 
 
 def write_details(results: list[Result], path: Path) -> None:

@@ -1,0 +1,235 @@
+"""Run each notebook's kernel in a sandbox: bubblewrap, resource limits, a whole-notebook time limit.
+
+The kernel is started as
+
+    bwrap <namespaces, read-only system and Python, a private work folder> --
+      prlimit <memory, file size, processes> -- setpriv <a uid of its own> -- python -m ipykernel_launcher
+
+so that student code sees only its own work folder (a copy of its notebook) and a read-only Python,
+has no network (the kernel's ZMQ sockets use IPC files in the work folder, not TCP), and dies with every
+process it started when the kernel is stopped (a PID namespace). Where bubblewrap is missing or does
+not work, the kernel runs with the resource limits only, and `isolation()` says so loudly.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+
+@dataclass(frozen=True)
+class Limits:
+    notebook_timeout: int = 600   # seconds for the whole notebook, kernel start included
+    memory_mb: int = 4096         # RLIMIT_DATA: heap and anonymous memory of each process
+    file_mb: int = 64             # RLIMIT_FSIZE: the largest file student code may write
+    processes: int = 256          # RLIMIT_NPROC: processes and threads of the sandbox's uid
+    tmp_mb: int = 256             # size of the private /tmp
+
+
+#: Environment variables a kernel keeps (everything else, secrets included, is dropped).
+PASS_ENV = ("MHA_FAST", "LANG", "LC_ALL", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED", "CUDA_VISIBLE_DEVICES")
+_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
+        "hosts", "alternatives", "fonts")
+
+
+@lru_cache(maxsize=1)
+def bwrap_works() -> bool:
+    """Is bubblewrap installed, and can it make the namespaces we need here?"""
+    exe = shutil.which("bwrap")
+    if not exe:
+        return False
+    probe = [exe, "--unshare-pid", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "true"]
+    if os.geteuid() != 0:
+        probe.insert(1, "--unshare-user")
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def isolation(mode: str = "auto") -> str:
+    """"bwrap" or "none" for `mode` "auto" / "bwrap" / "none"; "bwrap" when it doesn't work is an error."""
+    if mode == "none":
+        return "none"
+    if bwrap_works():
+        return "bwrap"
+    if mode == "bwrap":
+        raise SystemExit("--isolation bwrap: bubblewrap is not installed or cannot create namespaces here "
+                         "(Debian/Ubuntu: apt-get install bubblewrap)")
+    return "none"
+
+
+WARNING = ("WARNING: bubblewrap (bwrap) is not available, so student code runs WITHOUT a sandbox: it can read "
+           "the solutions, the hidden tests and other students' files, and use the network. Only resource "
+           "limits apply. Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading a real class.")
+
+
+def _sandbox_uid() -> int:
+    """A uid of the sandbox's own, so that the process limit counts only its processes."""
+    return 1_900_000_000 + os.getpid() % 1_000_000
+
+
+def _read_only_paths() -> list[str]:
+    paths = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+             sys.base_prefix, sys.prefix, str(Path(sys.executable).resolve().parent.parent),
+             "/sys/devices/system/cpu"]
+    paths += [f"/etc/{name}" for name in _ETC]
+    seen: list[str] = []
+    for p in paths:
+        if os.path.lexists(p) and p not in seen:
+            seen.append(p)
+    return seen
+
+
+def _dirs(path: str, made: set[str]) -> list[str]:
+    """bwrap arguments that create `path`'s parent folders readable by all (bwrap's default is 0700)."""
+    args: list[str] = []
+    parts = Path(path).parent.parts
+    for i in range(2, len(parts) + 1):
+        d = str(Path(*parts[:i]))
+        if d not in made:
+            made.add(d)
+            args += ["--perms", "0755", "--dir", d]
+    return args
+
+
+def bwrap_args(workdir: Path, limits: Limits, env: dict[str, str]) -> list[str]:
+    args = [shutil.which("bwrap") or "bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    made: set[str] = {"/"}
+    for p in _read_only_paths():
+        if os.path.islink(p) and not p.startswith(("/etc", "/sys")):
+            args += [*_dirs(p, made), "--symlink", os.readlink(p), p]
+        else:
+            args += [*_dirs(p, made), "--ro-bind", p, p]
+        made.add(p)
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
+    made.add("/tmp")
+    for dev in sorted(Path("/dev").glob("nvidia*")):   # GPU notebooks keep the GPU
+        args += ["--dev-bind", str(dev), str(dev)]
+    args += [*_dirs(str(workdir), made), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    return args + ["--"]
+
+
+def limit_args(limits: Limits, uid: int | None) -> list[str]:
+    """prlimit (and, as root, setpriv to an unprivileged uid) in front of the kernel command."""
+    args = [shutil.which("prlimit") or "prlimit", f"--data={limits.memory_mb << 20}",
+            f"--fsize={limits.file_mb << 20}", f"--nproc={limits.processes}", "--core=0", "--"]
+    if uid is not None and shutil.which("setpriv"):
+        args += [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--"]
+    return args
+
+
+def kernel_env(workdir: Path) -> dict[str, str]:
+    env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+    env.update(HOME=str(workdir), MPLCONFIGDIR="/tmp", PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+def describe_exit(code: int | None) -> str:
+    """What a kernel's exit status says about how it ended."""
+    if code is None:
+        return "stopped responding"
+    sig = -code if code < 0 else code - 128 if code > 128 else 0
+    if sig:
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        why = {"SIGSEGV": "crashed (segmentation fault)", "SIGKILL": "was killed (SIGKILL, e.g. out of memory)",
+               "SIGABRT": "crashed (abort)", "SIGBUS": "crashed (bus error)"}.get(name, f"was killed by {name}")
+        return f"{why}"
+    return f"ended the kernel (exit status {code}, e.g. os._exit or a crash)"
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel in the sandbox and enforces the notebook time limit."""
+
+    limits: Limits = Limits()
+    sandboxed: bool = True
+    notebook_file: Path | None = None   # copied into the work folder
+    expired: bool = False
+    _workdir: Path | None = None
+    _timer: threading.Timer | None = None
+
+    def configure(self, limits: Limits, sandboxed: bool, notebook_file: Path | None) -> None:
+        self.limits, self.sandboxed, self.notebook_file = limits, sandboxed, notebook_file
+
+    def _make_workdir(self) -> Path:
+        base = Path(tempfile.gettempdir()) / "mha-sandboxes"
+        base.mkdir(mode=0o711, exist_ok=True)
+        os.chmod(base, 0o711)
+        work = Path(tempfile.mkdtemp(prefix="nb-", dir=base))
+        os.chmod(work, 0o700)
+        if self.notebook_file and self.notebook_file.exists():
+            shutil.copy2(self.notebook_file, work / self.notebook_file.name)
+        return work
+
+    async def start_kernel(self, **kw):  # type: ignore[override]
+        self._workdir = self._make_workdir()
+        self.transport = "ipc"                      # unix sockets: they work without a network
+        self.ip = str(self._workdir / ".kernel")
+        self.connection_file = str(self._workdir / ".kernel.json")
+        kw["cwd"] = str(self._workdir)
+        kw.setdefault("stdout", subprocess.DEVNULL)   # what matters comes over the kernel's sockets
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super().start_kernel(**kw)
+        self._timer = threading.Timer(self.limits.notebook_timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        assert self._workdir is not None
+        uid = _sandbox_uid() if os.geteuid() == 0 else None
+        if uid is not None:   # the kernel must own its work folder and read its connection file
+            for path in [self._workdir, *self._workdir.iterdir()]:
+                os.chown(path, uid, uid)
+        prefix = limit_args(self.limits, uid)
+        if self.sandboxed:
+            prefix = bwrap_args(self._workdir, self.limits, kernel_env(self._workdir)) + prefix
+        return prefix + cmd
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.hard_kill()
+
+    def hard_kill(self) -> None:
+        """SIGKILL the kernel's process group; with bwrap its PID namespace takes every child along."""
+        process = getattr(self.provisioner, "process", None)
+        if process is None:
+            return
+        for kill in (lambda: os.killpg(process.pid, signal.SIGKILL), lambda: process.kill()):
+            try:
+                kill()
+            except (OSError, ProcessLookupError):
+                pass
+        try:
+            process.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - the kernel is gone or unkillable; nothing else to do
+            pass
+
+    def exit_status(self) -> int | None:
+        process = getattr(self.provisioner, "process", None)
+        return None if process is None else process.poll()
+
+    async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
+        if self._timer:
+            self._timer.cancel()
+        await super().cleanup_resources(restart)
+        if self._workdir and not restart:
+            shutil.rmtree(self._workdir, ignore_errors=True)

@@ -1,0 +1,138 @@
+"""LMS downloads: Canvas and Moodle names, resubmissions, --id-regex, and zips unpacked safely."""
+import os
+import re
+import stat
+import zipfile
+from pathlib import PurePosixPath
+
+import nbformat
+import pytest
+
+from autograder import grading, lms, samples
+from autograder.intake import collect
+from conftest import NOTEBOOKS
+
+NB = NOTEBOOKS[0]   # 01_projections.ipynb
+
+
+@pytest.fixture(scope="module")
+def good_text():
+    return nbformat.writes(samples.fill(NB))
+
+
+@pytest.mark.parametrize("rel, student, notebook, version", [
+    ("smithjane_12345_67890_01_projections.ipynb", "smithjane_12345", NB, 0),
+    ("smithjane_LATE_12345_67890_01_projections.ipynb", "smithjane_12345", NB, 0),
+    ("smithjane_12345_67891_01_projections-1.ipynb", "smithjane_12345", NB, 1),
+    ("o-brien_777_1_01_projections (2).ipynb", "o-brien_777", NB, 2),
+    ("Jane Smith_12345_assignsubmission_file_/01_projections.ipynb", "janesmith_12345", NB, 0),
+    ("amy/01_projections.ipynb", "amy", NB, 0),
+    ("amy/01_projections (1).ipynb", "amy", NB, 1),
+    ("download/smithjane_12345_67890_01_projections.ipynb", "smithjane_12345", NB, 0),
+])
+def test_names_are_recognised(rel, student, notebook, version):
+    found = lms.identify(PurePosixPath(rel), NOTEBOOKS)
+    assert (found.student_id, found.notebook, found.version, found.problem) == (student, notebook, version, None)
+
+
+def test_late_canvas_submissions_are_noted():
+    assert lms.identify(PurePosixPath("smithjane_LATE_1_2_01_projections.ipynb"), NOTEBOOKS).notes == [
+        "handed in late (Canvas)"]
+
+
+def test_id_regex_for_other_layouts():
+    pattern = re.compile(r"(?P<student>s\d+)-(?P<notebook>.+\.ipynb)")
+    found = lms.identify(PurePosixPath("s042-01_projections.ipynb"), NOTEBOOKS, pattern)
+    assert (found.student_id, found.notebook) == ("s042", NB)
+    assert "does not match --id-regex" in lms.identify(PurePosixPath("x.ipynb"), NOTEBOOKS, pattern).problem
+
+
+def test_flat_canvas_folder_with_resubmissions_and_strays(tmp_path, good_text):
+    files = {
+        "smithjane_12345_67890_01_projections.ipynb": "old",
+        "smithjane_12345_67899_01_projections-1.ipynb": good_text,   # resubmission: this one is graded
+        "doejohn_LATE_555_1_01_projections.ipynb": good_text,
+        "doejohn_555_2_homework.ipynb": good_text,                    # unknown notebook: reported
+        "mystery.ipynb": good_text,                                  # nobody's: reported
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    os.utime(tmp_path / "smithjane_12345_67890_01_projections.ipynb", (2e9, 2e9))   # newer, but not a resubmission
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    jane = subs[("smithjane_12345", NB)]
+    assert jane.problem is None and jane.path.name.endswith("-1.ipynb")
+    assert "2 files for 01_projections.ipynb: graded smithjane_12345_67899_01_projections-1.ipynb" in jane.notes[0]
+    assert subs[("doejohn_555", NB)].notes == ["handed in late (Canvas)"]
+    assert "unknown notebook" in subs[("doejohn_555", "homework.ipynb")].problem
+    assert "can't tell whose file mystery.ipynb is" in subs[("?", "mystery.ipynb")].problem
+    assert len(subs) == 4
+
+
+def test_two_copies_without_numbers_keep_the_newest(tmp_path, good_text):
+    (tmp_path / "amy").mkdir()
+    (tmp_path / "amy" / NB).write_text(good_text)
+    (tmp_path / "amy" / "01_projections (1).ipynb").write_text("{broken")
+    subs = collect(tmp_path, NOTEBOOKS)
+    assert len(subs) == 1 and "not valid JSON" in subs[0].problem   # the resubmission wins even when broken
+    assert "set aside 01_projections.ipynb" in subs[0].notes[0]
+
+
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_moodle_zip(tmp_path, good_text):
+    archive = _zip(tmp_path / "moodle.zip", {
+        "Jane Smith_12345_assignsubmission_file_/01_projections.ipynb": good_text,
+        "Ben Ng_222_assignsubmission_file_/01_projections.ipynb": good_text,
+        "Ben Ng_222_assignsubmission_file_/notes.txt": "hello",
+        "__MACOSX/._junk.ipynb": "x",
+    })
+    subs = {(s.student_id, s.notebook): s for s in collect(archive, NOTEBOOKS)}
+    assert subs[("janesmith_12345", NB)].nb is not None
+    assert subs[("benng_222", NB)].problem is None
+    assert "notes.txt: not a notebook" in subs[("?", "Ben Ng_222_assignsubmission_file_/notes.txt")].problem
+
+
+def test_unsafe_zips_are_refused_or_skipped(tmp_path, good_text):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../escaped.ipynb", good_text)
+        zf.writestr("/abs/olute.ipynb", good_text)
+        link = zipfile.ZipInfo("amy/link.ipynb")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+        zf.writestr("amy/01_projections.ipynb", good_text)
+    subs = collect(archive, NOTEBOOKS)
+    problems = " | ".join(s.problem or "" for s in subs)
+    assert "../../escaped.ipynb: unsafe path" in problems and "amy/link.ipynb: a link" in problems
+    assert "olute.ipynb: unsafe path" in problems
+    assert not (tmp_path.parent / "escaped.ipynb").exists() and not (tmp_path / "escaped.ipynb").exists()
+    assert [s.student_id for s in subs if s.problem is None] == ["amy"]
+
+
+def test_a_zip_bomb_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(lms, "MAX_ZIP_BYTES", 1000)
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("amy/01_projections.ipynb", "0" * 10_000)
+    with pytest.raises(SystemExit, match="unpacks to more than"):
+        collect(archive, NOTEBOOKS)
+
+
+def test_a_canvas_zip_grades_end_to_end(tmp_path, good_text):
+    wrong = nbformat.writes(samples.fill(NB, {"head_dim": "def head_dim(d_model, num_heads):\n    return 1\n"}))
+    archive = _zip(tmp_path / "submissions.zip", {
+        "smithjane_12345_67890_01_projections.ipynb": wrong,
+        "smithjane_12345_67891_01_projections-1.ipynb": good_text,
+        "doejohn_555_3_01_projections.ipynb": wrong,
+    })
+    rows = {r.student_id: r for r in grading.grade(archive, tmp_path / "out", progress=False, cell_timeout=60)}
+    assert set(rows) == {"smithjane_12345", "doejohn_555"}
+    assert rows["smithjane_12345"].score == rows["smithjane_12345"].max_score
+    assert any("latest resubmission" in f for f in rows["smithjane_12345"].flags)
+    assert rows["doejohn_555"].score < rows["doejohn_555"].max_score
+    assert (tmp_path / "out" / "feedback" / "smithjane_12345" / "01_projections.html").exists()

@@ -1,0 +1,192 @@
+"""Hostile and broken submissions run in the sandbox: each gets its own outcome, nobody else's changes.
+
+One batch of notebook-01 submissions with small limits (8 s per cell, 1 GiB, 64 processes), a correct
+submission in the middle and one last. Needs bubblewrap (`apt-get install bubblewrap`); the tests that
+need it are skipped, loudly, without it.
+"""
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from autograder import grading, results, samples, sandbox
+from autograder.paths import SOLUTIONS
+from autograder.sandbox import Limits
+from conftest import NOTEBOOKS
+
+NB = NOTEBOOKS[0]   # 01_projections: the fastest notebook
+LIMITS = Limits(notebook_timeout=120, memory_mb=1024, file_mb=16, processes=64)
+CORRECT = samples.reference_answers(NB)["head_dim"]
+
+needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+
+def _cases(subs: Path, port: int) -> dict[str, str]:
+    """{student: source of their head_dim cell}."""
+    return {
+        "a_infinite_loop": "while True:\n    pass\n",
+        "b_ignores_sigint": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "c_memory_bomb": "x = bytearray(64 * 2**30)\n",
+        "c_memory_growth": "chunks = []\nwhile True:\n    chunks.append(bytearray(2**26))\n",
+        "d_os_exit": "import os\nos._exit(3)\n",
+        "e_segfault": "import ctypes\nctypes.string_at(0)\n",
+        # bounded by the process limit (64), which is in place before any student code runs
+        "f_fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        "g_big_output": CORRECT + "\nprint('x' * 100_000_000)\n",
+        "h_reads_solutions": ("import json\n"
+                              f"nb = json.load(open({str(SOLUTIONS / NB)!r}))\n"
+                              "exec(next(''.join(c['source']) for c in nb['cells'] if 'def head_dim' in ''.join(c['source'])))\n"),
+        "h_reads_gradebook": ("import glob\nfound = glob.glob('/tmp/mha-grade-*/**/gradebook.db', recursive=True)\n"
+                              "assert found, 'no gradebook in sight'\n"),
+        "h_reads_other_student": f"print(open({str(subs / 'z_correct' / NB)!r}).read()[:100])\n",
+        "i_writes_outside": (f"open({str(subs / 'z_correct' / NB)!r}, 'w').write('pwned')\n"),
+        "j_daemon": ("import os, time\n"
+                     "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                     "        os.execvp('sleep', ['sleep', '3141'])\n    os._exit(0)\n"
+                     "time.sleep(0.5)\n" + CORRECT),
+        "k_network": ("import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=3)\n"
+                      "except OSError as err:\n    print('internet:', err)\n"
+                      f"socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"),
+        "m_correct_middle": CORRECT,
+        "z_correct": CORRECT,
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    if not sandbox.bwrap_works():
+        pytest.skip("bubblewrap is not installed")
+    root = tmp_path_factory.mktemp("hostile")
+    subs = root / "submissions"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    accepted: list = []
+
+    def accept():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept())
+            except OSError:
+                pass
+
+    stop = threading.Event()
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    for student, source in _cases(subs, listener.getsockname()[1]).items():
+        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+    good_text = (subs / "z_correct" / NB).read_text()
+    out = root / "out"
+    graded = grading.grade(subs, out, cell_timeout=8, progress=False, jobs=2, limits=LIMITS, isolation="bwrap")
+    results.write_all(graded, out)
+    stop.set()
+    thread.join()
+    listener.close()
+    return {r.student_id: r for r in graded}, out, subs, good_text, accepted
+
+
+def _zero(row, *words):
+    assert row.score == 0 and row.max_score > 0, (row.score, row.status)
+    for w in words:
+        assert w in row.status, row.status
+
+
+@needs_bwrap
+def test_every_submission_has_a_row_and_feedback(hostile):
+    rows, out, subs, _, _ = hostile
+    assert set(rows) == {p.name for p in subs.iterdir()}
+    for student in rows:
+        assert (out / "feedback" / student / "01_projections.html").exists(), student
+
+
+@needs_bwrap
+@pytest.mark.parametrize("student", ["a_infinite_loop", "b_ignores_sigint", "f_fork_bomb"])
+def test_a_cell_that_never_ends_is_killed_and_scores_zero(hostile, student):
+    _zero(hostile[0][student], "head_dim timed out (limit 8 s per cell)", "kernel was stopped")
+
+
+@needs_bwrap
+@pytest.mark.parametrize("student", ["c_memory_bomb", "c_memory_growth"])
+def test_a_memory_bomb_scores_zero(hostile, student):
+    _zero(hostile[0][student], "head_dim ran out of memory (limit 1024 MiB)")
+
+
+@needs_bwrap
+def test_os_exit_and_segfault_are_named(hostile):
+    rows = hostile[0]
+    _zero(rows["d_os_exit"], "head_dim ended the kernel (exit status 3")
+    _zero(rows["e_segfault"], "head_dim crashed (segmentation fault)")
+
+
+@needs_bwrap
+def test_a_hundred_megabytes_of_output_is_cut(hostile):
+    rows, out, _, _, _ = hostile
+    row = rows["g_big_output"]
+    assert row.status == "graded" and row.score == row.max_score
+    assert (out / "feedback" / "g_big_output" / "01_projections.html").stat().st_size < 5_000_000
+
+
+@needs_bwrap
+def test_student_code_cannot_read_solutions_gradebook_or_other_students(hostile):
+    rows = hostile[0]
+    assert "head_dim raised FileNotFoundError" in rows["h_reads_solutions"].status
+    assert "head_dim raised AssertionError" in rows["h_reads_gradebook"].status   # nothing found
+    assert "head_dim raised FileNotFoundError" in rows["h_reads_other_student"].status
+    for student in ("h_reads_solutions", "h_reads_gradebook", "h_reads_other_student"):
+        assert rows[student].score < rows[student].max_score
+
+
+@needs_bwrap
+def test_student_code_cannot_write_outside_its_folder(hostile):
+    rows, _, subs, good_text, _ = hostile
+    assert "head_dim raised FileNotFoundError" in rows["i_writes_outside"].status
+    assert (subs / "z_correct" / NB).read_text() == good_text
+
+
+@needs_bwrap
+def test_a_detached_daemon_dies_with_its_kernel(hostile):
+    rows = hostile[0]
+    assert rows["j_daemon"].status == "graded" and rows["j_daemon"].score == rows["j_daemon"].max_score
+    alive = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().split(b"\0")[:2] == [b"sleep", b"3141"]:
+                alive.append(cmdline.parent.name)
+        except OSError:
+            pass
+    assert not alive, f"the daemon outlived its kernel: pids {alive}"
+
+
+@needs_bwrap
+def test_no_network(hostile):
+    rows, _, _, _, accepted = hostile
+    assert "head_dim raised ConnectionRefusedError" in rows["k_network"].status
+    assert not accepted, "student code reached a port on the grading machine"
+
+
+@needs_bwrap
+def test_correct_submissions_around_them_get_full_marks(hostile):
+    rows = hostile[0]
+    middle, last = rows["m_correct_middle"], rows["z_correct"]
+    for row in (middle, last):
+        assert row.status == "graded" and row.score == row.max_score > 0 and not row.failed
+    assert middle.cells == last.cells
+
+
+@needs_bwrap
+def test_the_notebook_time_limit_kills_a_slow_notebook(tmp_path):
+    subs = tmp_path / "submissions"
+    samples.write_submission(subs, "slow", NB, samples.fill(NB, {"head_dim": "import time\ntime.sleep(600)\n"}))
+    rows = grading.grade(subs, tmp_path / "out", cell_timeout=300, progress=False,
+                         limits=Limits(notebook_timeout=20, memory_mb=1024, processes=64), isolation="bwrap")
+    _zero(rows[0], "head_dim ran past the notebook time limit (20 s)")
+
+
+def test_without_bwrap_grading_warns_and_flags_every_row(tmp_path, capsys):
+    subs = tmp_path / "submissions"
+    samples.write_submission(subs, "amy", NB, samples.fill(NB))
+    rows = grading.grade(subs, tmp_path / "out", cell_timeout=60, progress=False, isolation="none")
+    assert "WITHOUT a sandbox" in capsys.readouterr().err
+    assert rows[0].score == rows[0].max_score and "not sandboxed" in rows[0].flags
