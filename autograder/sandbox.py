@@ -108,15 +108,15 @@ def bwrap_args(workdir: Path, limits: Limits, env: dict[str, str]) -> list[str]:
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--clearenv"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    made: set[str] = {"/"}
+    # /tmp first: a Python or venv that lives under /tmp (a CI checkout) is bound on top of it below.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
+    made: set[str] = {"/", "/tmp"}
     for p in _read_only_paths():
         if os.path.islink(p) and not p.startswith(("/etc", "/sys")):
             args += [*_dirs(p, made), "--symlink", os.readlink(p), p]
         else:
             args += [*_dirs(p, made), "--ro-bind", p, p]
         made.add(p)
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
-    made.add("/tmp")
     for dev in sorted(Path("/dev").glob("nvidia*")):   # GPU notebooks keep the GPU
         args += ["--dev-bind", str(dev), str(dev)]
     args += [*_dirs(str(workdir), made), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
