@@ -275,8 +275,10 @@ def main(argv=None):
     for name, t in result["targets"].items():
         print(f"target {name}: {t['value']:.2f} (target {t['target']})")
     if hasattr(os, "getloadavg"):
-        print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
-              "(above the thread count, other programs shared the processor and slowed some runs)")
+        load = os.getloadavg()[0]
+        busy = load > torch.get_num_threads() + 0.5
+        print(f"load average at the end: {load:.2f} on {os.cpu_count()} cores"
+              + (" (above the thread count: other programs shared the processor and slowed some runs)" if busy else ""))
     print(f"total {time.perf_counter() - t0:.1f} s; all four implementations agree "
           f"(max abs diff {max(r['max_abs_diff'] for r in result['rows']):.1e})")
     if args.json:
