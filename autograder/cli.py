@@ -16,7 +16,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(notebook_timeout=args.notebook_timeout, memory_mb=args.memory)
+    return Limits(notebook_timeout=args.notebook_timeout, memory_mb=args.memory, disk_mb=args.disk)
 
 
 def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
@@ -92,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
                         help=f"seconds a whole notebook may run before its kernel is killed (default {Limits.notebook_timeout})")
         sp.add_argument("--memory", type=int, default=Limits.memory_mb,
                         help=f"memory limit per notebook in MiB (default {Limits.memory_mb})")
+        sp.add_argument("--disk", type=int, default=Limits.disk_mb,
+                        help=f"MiB a notebook may write to its work folder before its kernel is killed (default {Limits.disk_mb})")
         sp.add_argument("--isolation", choices=["auto", "bwrap", "none"], default="auto",
                         help="run kernels in bubblewrap (auto: when available, else warn and use limits only)")
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb, an LMS download or zip")

@@ -17,7 +17,7 @@ from traitlets import Integer, Unicode
 from . import guard
 from .sandbox import Limits, SandboxKernelManager, describe_exit
 
-STOPPED, NOT_RUN = "KernelStopped", "NotRun"
+STOPPED, NOT_RUN, TAMPERED = "KernelStopped", "NotRun", "TamperedKernel"
 
 #: {notebook stem: the submitted file}, set by the grading worker before each autograde: the file
 #: copied into the sandbox's work folder.
@@ -39,6 +39,7 @@ class SandboxedExecute(Execute):
     memory_mb = Integer(4096, help="memory limit of the kernel's processes (MiB)").tag(config=True)
     file_mb = Integer(64, help="largest file student code may write (MiB)").tag(config=True)
     processes = Integer(256, help="processes and threads the kernel may have").tag(config=True)
+    disk_mb = Integer(512, help="what the kernel's work folder may hold (MiB)").tag(config=True)
     max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
     isolation = Unicode("bwrap", help="'bwrap' or 'none' (resource limits only)").tag(config=True)
 
@@ -50,7 +51,8 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes)
+        limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes,
+                        disk_mb=self.disk_mb)
         key = (self.resources or {}).get("unique_key", "")
         km.configure(limits, self.isolation == "bwrap", SUBMITTED.get(key))
         return km
@@ -82,6 +84,22 @@ class SandboxedExecute(Execute):
             if not any(n.endswith(f) for n in TAMPERING[self._key]):
                 TAMPERING[self._key].append(note)
 
+    def _canary(self, cell: NotebookNode, index: int) -> None:
+        """A passing test cell counts only if the kernel still fails a canary's checks (guard.py)."""
+        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return
+        nonce = guard.new_nonce()
+        probe = NotebookNode(cell_type="code", source=guard.canary_source(nonce, guard.canary_value()),
+                             metadata={}, outputs=[], execution_count=None)
+        probe = self.execute_cell(probe, index, store_history=False)
+        self.nb.cells[index] = cell   # execute_cell put the probe in the test cell's place
+        wrong = guard.canary_verdict(probe.get("outputs", []), nonce)
+        if wrong:
+            if not any("the canary failed" in n for n in TAMPERING[self._key]):   # once per notebook
+                TAMPERING[self._key].append(f"after {cell_label(cell, index)}: the canary failed: {wrong}")
+            cell.setdefault("outputs", []).append(_error(
+                TAMPERED, f"this kernel cannot be trusted to run checks: {wrong}, so this cell scores 0"))
+
     def _stop(self, cell: NotebookNode, index: int, cause: str) -> None:
         self._fatal = f"{cell_label(cell, index)} {cause}"
         if isinstance(self.km, SandboxKernelManager):
@@ -92,8 +110,8 @@ class SandboxedExecute(Execute):
     def _death_cause(self) -> str:
         km = self.km
         if isinstance(km, SandboxKernelManager):
-            if km.expired:
-                return f"ran past the notebook time limit ({self.notebook_timeout} s)"
+            if km.stopped_because:
+                return km.stopped_because
             return describe_exit(km.exit_status())
         return "ended the kernel"
 
@@ -108,11 +126,12 @@ class SandboxedExecute(Execute):
             if cell.metadata.get("nbgrader", {}).get("grade"):
                 # not in IPython's history (In, _ih), where later student cells could print the hidden tests
                 cell = self.execute_cell(cell, index, store_history=False)
+                self._canary(cell, index)
             else:
                 cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
-            cause = (f"ran past the notebook time limit ({self.notebook_timeout} s)"
-                     if getattr(self.km, "expired", False) else f"timed out (limit {self.timeout} s per cell)")
+            cause = (getattr(self.km, "stopped_because", None)
+                     or f"timed out (limit {self.timeout} s per cell)")
             self._stop(cell, index, cause)
         except DeadKernelError:
             self._stop(cell, index, self._death_cause())

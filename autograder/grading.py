@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import execute, sandbox, scan
+from . import execute, repair, sandbox, scan
+from .gradebook import write_gradebook
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
 from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
@@ -36,6 +37,8 @@ class Result:
     feedback: str = ""
     #: what the instructor should look at: suspicious code, no sandbox (never changes the score)
     flags: list[str] = field(default_factory=list)
+    #: what was repaired in the notebook before grading (repair.py), also shown atop its feedback
+    repairs: list[str] = field(default_factory=list)
 
 
 def _error_line(output: dict) -> str:
@@ -170,6 +173,25 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
     return results
 
 
+def _repair_all(subs: list[Submission], course: NbgraderCourse) -> dict[tuple[str, str], list[str]]:
+    """Match every readable submission back to its released notebook (repair.py), in place; the repairs
+    go into a note atop the notebook, so the student's feedback says what was done before grading."""
+    done = {}
+    released = {}
+    for sub in subs:
+        if sub.nb is None or sub.problem:
+            continue
+        if sub.notebook not in released:
+            released[sub.notebook] = nbformat.read(course.release_dir() / sub.notebook, as_version=4)
+        sub.nb, notes = repair.repair(sub.nb, released[sub.notebook])
+        if notes:
+            sub.nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+                "**Repaired before grading.** Your notebook was matched back to the released one:\n\n"
+                + "\n".join(f"- {n}" for n in notes), id="grader-repairs"))
+            done[(sub.student_id, sub.notebook)] = notes
+    return done
+
+
 def in_shard(student_id: str, shard: tuple[int, int]) -> bool:
     """Is this student in shard i of n (1-based)? A stable hash, so every shard job agrees."""
     i, n = shard
@@ -200,6 +222,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
         course = build_course(Path(tmp) / "base", solutions, cell_timeout)
         max_scores = {name: _max_scores(course, name) for name in known}
+        repairs = _repair_all(subs, course)
         released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in known}
         flags = {(s.student_id, s.notebook): s.notes + (scan.scan_notebook(s.nb, released[s.notebook])
                                                           if s.nb is not None and s.notebook in released else [])
@@ -207,12 +230,14 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         work = list(by_student.items())
         graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
                           progress, limits, isolation)
-    results = refused + graded
-    for r in results:
-        r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
-        if isolation == "none" and r.status.startswith("graded"):
-            r.flags.append("not sandboxed")
-        if not r.max_score:
-            r.max_score = max_scores.get(r.notebook, 0.0)
-    results.sort(key=lambda r: (r.student_id, r.notebook))
+        results = refused + graded
+        for r in results:
+            r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
+            r.repairs = repairs.get((r.student_id, r.notebook), [])
+            if isolation == "none" and r.status.startswith("graded"):
+                r.flags.append("not sandboxed")
+            if not r.max_score:
+                r.max_score = max_scores.get(r.notebook, 0.0)
+        results.sort(key=lambda r: (r.student_id, r.notebook))
+        write_gradebook(results, course.root / "gradebook.db", out)
     return results

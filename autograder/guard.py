@@ -8,9 +8,14 @@ lambda *a, **k: True` goes); PyTorch's `allclose` / `equal` / `isclose` / `testi
 restored from their C implementations. What it had to undo comes back to the grader out of the kernel,
 as a flag for the instructor, with a nonce that tells a live guard from a missing or faked one.
 
-This raises the bar; it is not a proof. Code written against this guard (replacing the snapshot, or
-faking `user_expressions`) can still defeat it; the static scan (scan.py) flags what such code needs.
-The guard runs through `user_expressions`, which IPython evaluates without AST transformers.
+The guard runs through `user_expressions`, which IPython evaluates without AST transformers. Code
+written against it (replacing the snapshot, faking the answer) can defeat it, so the grader does not
+take a passing test cell on the kernel's word alone: right after it, the same kernel runs a *canary*,
+a cell built like a test cell whose checks must all fail (random values, a fresh nonce). An honest
+kernel answers with exactly one `AssertionError` naming the nonce and how many checks failed; anything
+else (no error, another count, another message) means asserts, exceptions or comparisons are being
+faked, and the test cell before it scores 0. The verdict is read and judged by the grader, outside the
+kernel. The static scan (scan.py) flags, for the instructor, what such code needs.
 """
 from __future__ import annotations
 
@@ -106,6 +111,10 @@ def new_nonce() -> str:
     return secrets.token_hex(8)
 
 
+def canary_value() -> float:
+    return secrets.randbelow(10**6) / 1000 - 500
+
+
 def read_reply(reply: dict, nonce: str) -> list[str]:
     """What the guard undid, from an execute_reply; a missing or wrong answer is itself a finding."""
     result = reply.get("content", {}).get("user_expressions", {}).get("guard", {})
@@ -120,3 +129,68 @@ def read_reply(reply: dict, nonce: str) -> list[str]:
         return [f"undid {f}" for f in json.loads(fixed)]
     except Exception:  # noqa: BLE001 - anything unexpected means someone changed the guard
         return [f"the grader's guard gave an unreadable answer ({text[:60]!r})"]
+
+
+CANARY_FAILS = 7   # checks in CANARY that an honest kernel fails
+
+
+def canary_source(nonce: str, value: float) -> str:
+    """A cell like a test cell whose every check must fail; run after a passing test cell."""
+    return f'''def _mha_canary_{nonce}():
+    import sys
+    import numpy
+    a = numpy.full(3, {value!r})
+    b = a + 0.5
+    fails = 0
+    try:
+        assert numpy.allclose(a, b), "differs"
+    except AssertionError:
+        fails += 1
+    try:
+        assert numpy.array_equal(a, b), "differs"
+    except AssertionError:
+        fails += 1
+    try:
+        numpy.testing.assert_allclose(a, b)
+    except AssertionError:
+        fails += 1
+    try:
+        assert a.tolist() == b.tolist(), "differs"
+    except AssertionError:
+        fails += 1
+    try:
+        if a[0] != b[0]:
+            raise AssertionError("differs")
+    except AssertionError:
+        fails += 1
+    torch = sys.modules.get("torch")
+    if torch is None:
+        fails += 2
+    else:
+        try:
+            assert torch.allclose(torch.as_tensor(a), torch.as_tensor(b)), "differs"
+        except AssertionError:
+            fails += 1
+        try:
+            torch.testing.assert_close(torch.as_tensor(a), torch.as_tensor(b))
+        except AssertionError:
+            fails += 1
+    assert fails < 0, "canary {nonce} %d" % fails
+try:
+    _mha_canary_{nonce}()
+finally:
+    del _mha_canary_{nonce}
+'''
+
+
+def canary_verdict(outputs: list, nonce: str) -> str | None:
+    """None when the canary's outputs are what an honest kernel gives; else what was wrong."""
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    if not errors:
+        return "a check that must fail passed (asserts or exceptions are being suppressed)"
+    expected = f"canary {nonce} {CANARY_FAILS}"
+    last = errors[-1]
+    if last.get("ename") != "AssertionError" or last.get("evalue") != expected:
+        got = f"{last.get('ename')}: {last.get('evalue', '')}"[:80]
+        return f"the comparison functions gave wrong answers ({got!r} instead of the expected failure)"
+    return None

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
+from .gradebook import write_gradebook
 from .grading import Result
+from .nbcourse import build_course
+from .paths import SOLUTIONS
 from .results import write_all
 
 
@@ -28,8 +32,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def merge(shard_outs: list[Path], out: Path) -> list[Result]:
-    """Read every shard's results, check no row appears twice, copy the feedback, write one output."""
+def merge(shard_outs: list[Path], out: Path, solutions: Path = SOLUTIONS) -> list[Result]:
+    """Read every shard's results, check no row appears twice, copy the feedback, write one output
+    and one nbgrader gradebook."""
     results: list[Result] = []
     seen: dict[tuple[str, str], Path] = {}
     out.mkdir(parents=True, exist_ok=True)
@@ -46,4 +51,7 @@ def merge(shard_outs: list[Path], out: Path) -> list[Result]:
             shutil.copytree(feedback, out / "feedback", dirs_exist_ok=True)
     results.sort(key=lambda r: (r.student_id, r.notebook))
     write_all(results, out)
+    with tempfile.TemporaryDirectory(prefix="mha-merge-") as tmp:
+        course = build_course(Path(tmp), solutions)
+        write_gradebook(results, course.root / "gradebook.db", out)
     return results

@@ -5,10 +5,12 @@ temporary folder for every release or grading run, so that nothing of nbgrader's
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     c.SandboxedExecute.memory_mb = limits.memory_mb
     c.SandboxedExecute.file_mb = limits.file_mb
     c.SandboxedExecute.processes = limits.processes
+    c.SandboxedExecute.disk_mb = limits.disk_mb
     c.SandboxedExecute.isolation = isolation
     c.Autograde.autograde_preprocessors = [  # nbgrader's list, with Execute replaced
         "autograder.execute.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
@@ -95,14 +98,65 @@ def _put_our_scripts_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60) -> NbgraderCourse:
+def _cache_key(solutions: Path, names: list[str]) -> str:
+    """Changes whenever generate_assignment could give something else: the notebooks, nbgrader, this file."""
+    import nbgrader
+
+    h = hashlib.sha256(f"{nbgrader.__version__}\n{CODE_STUB}\n".encode())
+    h.update(Path(__file__).read_bytes())
+    for name in names:
+        h.update(name.encode() + b"\0" + (solutions / name).read_bytes())
+    return h.hexdigest()[:20]
+
+
+def cache_dir() -> Path:
+    """Where generated courses are kept between runs: $MHA_CACHE, else ~/.cache/mha-course."""
+    env = os.environ.get("MHA_CACHE")
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mha-course"
+    return base
+
+
+def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
+                 use_cache: bool = True) -> NbgraderCourse:
+    """An nbgrader course in `root` generated from the solution notebooks.
+
+    nbgrader's generate_assignment takes about a second per notebook, so its result is kept in
+    `cache_dir()` under a hash of everything it depends on, and copied from there when nothing changed.
+    """
+    names = notebook_names(solutions)
+    if not names:
+        raise SystemExit(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
+    cached = cache_dir() / f"course-{_cache_key(solutions, names)}"
+    if use_cache and (cached / "gradebook.db").is_file():
+        shutil.copytree(cached, root, dirs_exist_ok=True)
+        _put_our_scripts_on_path()
+        return NbgraderCourse(root, nbgrader_config(root, cell_timeout))
+    course = _generate(root, solutions, names, cell_timeout)
+    if use_cache:
+        _store(root, cached)
+    return course
+
+
+def _store(root: Path, cached: Path) -> None:
+    """Copy, then rename: a parallel run sees the whole course or none of it. A cache that can't be
+    written (read-only home, full disk) only costs time."""
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix="partial-", dir=cached.parent))
+    except OSError:
+        return
+    try:
+        shutil.copytree(root, partial, dirs_exist_ok=True)
+        partial.rename(cached)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _generate(root: Path, solutions: Path, names: list[str], cell_timeout: int) -> NbgraderCourse:
     """Copy the solution notebooks into `root/source/` and run nbgrader's generate_assignment there."""
     _put_our_scripts_on_path()
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
-    names = notebook_names(solutions)
-    if not names:
-        raise SystemExit(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
     for name in names:
         shutil.copy2(solutions / name, source / name)
     course = NbgraderCourse(root, nbgrader_config(root, cell_timeout))

@@ -73,6 +73,7 @@ def write_report(results: list[Result], out: Path) -> Path:
     problems = [[r.student_id, r.notebook, r.status] for r in results if not r.status == "graded"]
     flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != "not sandboxed")]
                for r in results if any(f != "not sandboxed" for f in r.flags)]
+    repaired = [[r.student_id, r.notebook, "; ".join(r.repairs)] for r in results if r.repairs]
     unsandboxed = sum("not sandboxed" in r.flags for r in results)
     banner = (f'<p style="background:#fdd;padding:8px;border:2px solid #c00"><b>{unsandboxed} notebooks ran WITHOUT '
               "a sandbox</b> (bubblewrap missing): their code could read the solutions and hidden tests.</p>"
@@ -89,9 +90,16 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 <h2>Submissions that need a look</h2>
 <p>Not graded, or graded while one of the learner's own cells failed.</p>
 {_table(["student", "notebook", "status"], problems)}
+<h2>Notebooks repaired before grading</h2>
+<p>Cells that lost their nbgrader metadata, were reordered, duplicated, deleted, edited or turned into
+markdown were matched back to the released notebook; the released checks ran. Each student's feedback
+starts with the same list.</p>
+{_table(["student", "notebook", "repairs"], repaired)}
 <h2>Code flagged for a look</h2>
 <p>A static scan of the code each learner wrote: patching NumPy / PyTorch / builtins / IPython, AST
-transformers, always-true comparisons, file, process and network use. Flags never change a score.</p>
+transformers, always-true comparisons, file, process and network use, and what the run-time guard had to
+undo. Flags never change a score, except a failed canary: a kernel that passes checks an honest kernel fails
+gets 0 for the test cells that ran in it.</p>
 {_table(["student", "notebook", "flags"], flagged)}
 </body></html>"""
     path = out / "report.html"

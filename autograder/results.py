@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .grading import Result
 
-COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback", "flags"]
+COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback", "flags", "repairs"]
 
 
 def _fmt(x: float) -> str:
@@ -22,7 +22,7 @@ def write_csv(results: list[Result], path: Path) -> None:
         for r in results:
             failed = " | ".join(f"{gid}: {msg}" for gid, msg in r.failed.items())
             w.writerow([r.student_id, r.notebook, _fmt(r.score), _fmt(r.max_score), r.status, failed, r.feedback,
-                        " | ".join(r.flags)])
+                        " | ".join(r.flags), " | ".join(r.repairs)])
 
 
 def write_details(results: list[Result], path: Path) -> None:

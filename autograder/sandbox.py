@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,7 @@ class Limits:
     file_mb: int = 64             # RLIMIT_FSIZE: the largest file student code may write
     processes: int = 256          # RLIMIT_NPROC: processes and threads of the sandbox's uid
     tmp_mb: int = 256             # size of the private /tmp
+    disk_mb: int = 512            # what the work folder may hold; more stops the notebook
 
 
 #: Environment variables a kernel keeps (everything else, secrets included, is dropped).
@@ -143,6 +145,23 @@ def kernel_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def disk_use(folder: Path, most_entries: int = 100_000) -> int:
+    """Bytes of disk the files under `folder` take (stops counting after `most_entries` entries)."""
+    total, seen, stack = 0, 0, [str(folder)]
+    while stack and seen < most_entries:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for e in entries:
+                    seen += 1
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+                    else:
+                        total += e.stat(follow_symlinks=False).st_blocks * 512
+        except OSError:
+            continue
+    return total
+
+
 def describe_exit(code: int | None) -> str:
     """What a kernel's exit status says about how it ended."""
     if code is None:
@@ -162,9 +181,10 @@ class SandboxKernelManager(AsyncKernelManager):
     limits: Limits = Limits()
     sandboxed: bool = True
     notebook_file: Path | None = None   # copied into the work folder
-    expired: bool = False
+    #: why the watcher killed the kernel: "ran past the notebook time limit (...)", "filled ..." or None
+    stopped_because: str | None = None
     _workdir: Path | None = None
-    _timer: threading.Timer | None = None
+    _done: threading.Event | None = None
 
     def configure(self, limits: Limits, sandboxed: bool, notebook_file: Path | None) -> None:
         self.limits, self.sandboxed, self.notebook_file = limits, sandboxed, notebook_file
@@ -188,9 +208,8 @@ class SandboxKernelManager(AsyncKernelManager):
         kw.setdefault("stdout", subprocess.DEVNULL)   # what matters comes over the kernel's sockets
         kw.setdefault("stderr", subprocess.DEVNULL)
         await super().start_kernel(**kw)
-        self._timer = threading.Timer(self.limits.notebook_timeout, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, args=(self._done,), daemon=True).start()
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -204,9 +223,22 @@ class SandboxKernelManager(AsyncKernelManager):
             prefix = bwrap_args(self._workdir, self.limits, kernel_env(self._workdir)) + prefix
         return prefix + cmd
 
-    def _expire(self) -> None:
-        self.expired = True
-        self.hard_kill()
+    @property
+    def expired(self) -> bool:
+        return bool(self.stopped_because)
+
+    def _watch(self, done: threading.Event) -> None:
+        """Kill the kernel when the notebook runs out of time or its work folder holds more than disk_mb.
+        Checked twice a second: a fast writer can overshoot by what it writes in that time."""
+        deadline = time.monotonic() + self.limits.notebook_timeout
+        while not done.wait(0.5):
+            if time.monotonic() > deadline:
+                self.stopped_because = f"ran past the notebook time limit ({self.limits.notebook_timeout} s)"
+            elif self._workdir and disk_use(self._workdir) > self.limits.disk_mb << 20:
+                self.stopped_because = f"filled its work folder (more than {self.limits.disk_mb} MiB written)"
+            if self.stopped_because:
+                self.hard_kill()
+                return
 
     def hard_kill(self) -> None:
         """SIGKILL the kernel's process group; with bwrap its PID namespace takes every child along."""
@@ -228,8 +260,8 @@ class SandboxKernelManager(AsyncKernelManager):
         return None if process is None else process.poll()
 
     async def cleanup_resources(self, restart: bool = False) -> None:  # type: ignore[override]
-        if self._timer:
-            self._timer.cancel()
+        if self._done:
+            self._done.set()
         await super().cleanup_resources(restart)
         if self._workdir and not restart:
             shutil.rmtree(self._workdir, ignore_errors=True)

@@ -16,7 +16,7 @@ from autograder.sandbox import Limits
 from conftest import NOTEBOOKS
 
 NB = NOTEBOOKS[0]   # 01_projections: the fastest notebook
-LIMITS = Limits(notebook_timeout=120, memory_mb=1024, file_mb=16, processes=64)
+LIMITS = Limits(notebook_timeout=120, memory_mb=1024, file_mb=16, processes=64, disk_mb=64)
 CORRECT = samples.reference_answers(NB)["head_dim"]
 
 needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed (apt-get install bubblewrap)")
@@ -48,6 +48,9 @@ def _cases(subs: Path, port: int) -> dict[str, str]:
         "k_network": ("import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=3)\n"
                       "except OSError as err:\n    print('internet:', err)\n"
                       f"socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"),
+        # files of 15 MiB (under the file-size limit) until the work folder's 64 MiB are used up
+        "l_fills_disk": ("i = 0\nwhile True:\n    with open(f'junk{i}.bin', 'wb') as f:\n"
+                         "        f.write(b'x' * (15 << 20))\n    i += 1\n"),
         "m_correct_middle": CORRECT,
         "z_correct": CORRECT,
     }
@@ -111,6 +114,11 @@ def test_a_cell_that_never_ends_is_killed_and_scores_zero(hostile, student):
 @pytest.mark.parametrize("student", ["c_memory_bomb", "c_memory_growth"])
 def test_a_memory_bomb_scores_zero(hostile, student):
     _zero(hostile[0][student], "head_dim ran out of memory (limit 1024 MiB)")
+
+
+@needs_bwrap
+def test_filling_the_disk_stops_the_notebook(hostile):
+    _zero(hostile[0]["l_fills_disk"], "head_dim filled its work folder (more than 64 MiB written)")
 
 
 @needs_bwrap

@@ -37,6 +37,11 @@ class Anything:
 def head_dim(d_model, num_heads):
     return Anything()
 '''
+# Defeats the guard (its answer is faked with the nonce it is given), then strips every assert and raise.
+FAKE_GUARD = '''
+import sys
+sys.modules["_mha_grader_guard"].run = lambda nonce: "%s []" % nonce
+''' + STRIP
 SWALLOW = "get_ipython().set_custom_exc((AssertionError,), lambda *args, **kwargs: None)\n"
 READ = "text = open('/etc/passwd').read()\n"
 
@@ -79,6 +84,7 @@ def tampered(tmp_path_factory):
         "c_patches_allclose": {"head_dim": PATCH + WRONG_HEAD_DIM, "split_heads": WRONG_SPLIT},
         "d_swallows_errors": {"head_dim": SWALLOW + WRONG_HEAD_DIM, "split_heads": WRONG_SPLIT},
         "e_always_equal": {"head_dim": ALWAYS_EQUAL, "split_heads": WRONG_SPLIT},
+        "g_fakes_guard": {"head_dim": FAKE_GUARD + WRONG_HEAD_DIM, "split_heads": WRONG_SPLIT},
         "f_prints_history": {"split_heads": samples.reference_answers(NB)["split_heads"]
                              + "\nprint('\\n'.join(In))\nprint('\\n'.join(_ih))\n"},
         "z_correct": {},
@@ -98,6 +104,16 @@ def test_tampering_earns_nothing(tampered, student):
     plain, cheat = rows["a_plain_wrong"], rows[student]
     assert cheat.score == plain.score < plain.max_score, (cheat.score, cheat.failed)
     assert set(cheat.failed) == set(plain.failed)
+
+
+def test_a_kernel_that_fakes_the_guard_is_caught_by_the_canary(tampered):
+    """With the guard's answer faked, asserts are stripped for real: the canary, judged outside the
+    kernel, zeroes every test cell that ran after it and says why."""
+    rows, _ = tampered
+    plain, cheat = rows["a_plain_wrong"], rows["g_fakes_guard"]
+    assert cheat.score == 0 < plain.score, (cheat.score, cheat.failed)
+    assert "TamperedKernel" in cheat.failed["check_split_heads"]
+    assert "the canary failed" in " | ".join(cheat.flags)
 
 
 def test_tampering_is_flagged_statically_and_at_run_time(tampered):

@@ -55,5 +55,15 @@ def test_shards_merge_into_one_output(tmp_path):
         assert full == (s not in ("ben", "dan"))
         assert (tmp_path / "all" / "feedback" / s / "01_projections.html").exists()
     assert (tmp_path / "all" / "report.html").exists()
+    assert gradebook_scores(tmp_path / "all") == {(s, NB): float(r["score"]) for (s, nb), r in rows.items() if nb == NB}
     with pytest.raises(SystemExit, match="in both"):
         merge([outs[0], outs[0]], tmp_path / "twice")
+
+
+def gradebook_scores(out) -> dict[tuple[str, str], float]:
+    """{(student, notebook): score} from out/gradebook.db, read with nbgrader's own API."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:
+        return {(sub.student.id, nb.name + ".ipynb"): float(nb.score)
+                for sub in gb.assignment_submissions("mha") for nb in sub.notebooks if nb.name + ".ipynb" == NB}

@@ -1,0 +1,54 @@
+"""One nbgrader gradebook for the whole class: OUT/gradebook.db.
+
+Every grading worker (and every shard) autogrades in its own nbgrader course, so that no two processes
+ever write to one SQLite file. Afterwards the scores are written into a single gradebook made from the
+release's: the same assignment, notebooks and cells, one submission per student, each test cell's score
+as nbgrader's `auto_score`. nbgrader's own tools (`nbgrader export`, formgrader, `nbgrader db student
+list`) can then use it like the gradebook of a sequential `nbgrader autograde`.
+"""
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .paths import ASSIGNMENT
+
+if TYPE_CHECKING:
+    from .grading import Result
+
+
+def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
+    """Copy the release's gradebook to out/gradebook.db and add every graded notebook's scores.
+
+    A notebook that was stopped (a timeout, a crash) scores 0 in grades.csv; its cells get 0 here too,
+    so the two always agree. Unreadable files and unknown notebooks have no cells and stay ungraded.
+    """
+    from nbgrader.api import Gradebook
+
+    path = out / "gradebook.db"
+    path.unlink(missing_ok=True)
+    shutil.copy2(release_db, path)
+    by_student: dict[str, list[Result]] = {}
+    for r in results:
+        if r.cells:
+            by_student.setdefault(r.student_id, []).append(r)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(f"sqlite:///{path}") as gb:
+            known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
+            for student_id, rows in sorted(by_student.items()):
+                gb.update_or_create_student(student_id)
+                submission = gb.add_submission(ASSIGNMENT, student_id)
+                notebooks = {nb.name: nb for nb in submission.notebooks}
+                for r in rows:
+                    stem = Path(r.notebook).stem
+                    if stem not in known:
+                        continue
+                    for grade in notebooks[stem].grades:
+                        score, _ = r.cells.get(grade.name, [0.0, 0.0])
+                        grade.auto_score = score if r.score > 0 else 0.0
+                        grade.needs_manual_grade = False
+            gb.db.commit()
+    return path

@@ -1,0 +1,129 @@
+"""How fast is `python -m autograder grade` against plain, sequential `nbgrader autograde`?
+
+    python bench/grading_speed.py [--students 24] [--notebook 01_projections.ipynb] [--jobs 2] [--json out.json]
+
+Makes one batch of submissions (three in four correct, the rest with a wrong answer), then times, on
+the same batch:
+  1. plain nbgrader: `nbgrader autograde mha --force` in a course made by `nbgrader generate_assignment`
+     (generating is not timed: a course does it once), with its default Execute and no sandbox;
+  2. the same plus `nbgrader generate_feedback mha --force`, which `grade` also does;
+  3. `python -m autograder grade SUBS --out OUT --jobs N --quiet` for each N in --jobs: intake, repair,
+     scan, sandboxed execution with guard and canaries, feedback, grades.csv, gradebook, report; the
+     whole command, start to end.
+Prints wall times, notebooks per minute, the ratio to plain nbgrader, and the overhead per notebook
+beyond plain nbgrader's cost per notebook. Both graders run with MHA_FAST=1, as grading does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder import samples  # noqa: E402
+from autograder.paths import ASSIGNMENT, SOLUTIONS  # noqa: E402
+
+WRONG_HEAD_DIM = "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"
+
+NBGRADER_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "mha-course"
+c.CourseDirectory.db_url = "sqlite:///{root}/gradebook.db"
+c.Exchange.root = "{root}/exchange"
+c.Execute.timeout = 60
+"""
+
+
+def make_batch(folder: Path, students: int, notebook: str) -> None:
+    for k in range(students):
+        wrong = k % 4 == 3 and notebook.startswith("01")
+        samples.write_submission(folder, f"s{k:03d}", notebook,
+                                 samples.fill(notebook, {"head_dim": WRONG_HEAD_DIM} if wrong else None))
+
+
+def _run(cmd: list[str], cwd: Path, env: dict) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return took
+
+
+def plain_nbgrader(subs: Path, notebook: str, env: dict) -> tuple[float, float]:
+    """(autograde seconds, generate_feedback seconds) of a plain nbgrader course on the same batch."""
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    with tempfile.TemporaryDirectory(prefix="plain-nbgrader-") as tmp:
+        root = Path(tmp)
+        (root / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(root=root))
+        (root / "source" / ASSIGNMENT).mkdir(parents=True)
+        (root / "source" / ASSIGNMENT / notebook).write_bytes((SOLUTIONS / notebook).read_bytes())
+        _run([*nbgrader, "generate_assignment", ASSIGNMENT, "--force"], root, env)
+        for student in sorted(p.name for p in subs.iterdir()):
+            target = root / "submitted" / student / ASSIGNMENT
+            target.mkdir(parents=True)
+            (target / notebook).write_bytes((subs / student / notebook).read_bytes())
+        autograde = _run([*nbgrader, "autograde", ASSIGNMENT, "--force", "--create"], root, env)
+        feedback = _run([*nbgrader, "generate_feedback", ASSIGNMENT, "--force"], root, env)
+    return autograde, feedback
+
+
+def ours(subs: Path, jobs: int, env: dict) -> float:
+    with tempfile.TemporaryDirectory(prefix="ours-") as tmp:
+        return _run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(Path(tmp) / "out"),
+                     "--jobs", str(jobs), "--quiet"], REPO, env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--students", type=int, default=24)
+    p.add_argument("--notebook", default="01_projections.ipynb")
+    p.add_argument("--jobs", default="1,2", help="comma-separated worker counts to time (default 1,2)")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args(argv)
+    env = {**os.environ, "MHA_FAST": "1", "PYTHONWARNINGS": "ignore"}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    n = args.students
+    with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
+        subs = Path(tmp) / "submissions"
+        make_batch(subs, n, args.notebook)
+        ours(subs, 1, env)   # warm-up: the generated course cache, Python's bytecode caches
+        load_before = os.getloadavg()[0]
+        autograde, feedback = plain_nbgrader(subs, args.notebook, env)
+        timed = {jobs: ours(subs, jobs, env) for jobs in map(int, args.jobs.split(","))}
+        load_after = os.getloadavg()[0]
+    per_nb = autograde / n
+    rows = [("nbgrader autograde (plain, sequential)", autograde),
+            ("nbgrader autograde + generate_feedback", autograde + feedback),
+            *((f"autograder grade --jobs {j}", t) for j, t in timed.items())]
+    print(f"{n} submissions of {args.notebook}, {os.cpu_count()} cores, load average {load_before:.2f} before "
+          f"and {load_after:.2f} after\n")
+    print(f"{'command':42} | {'wall s':>7} | {'notebooks/min':>13} | {'x plain':>7} | {'overhead s/nb':>13}")
+    print("-" * 95)
+    for name, t in rows:
+        overhead = (t - autograde) / n if name.startswith("autograder") else float("nan")
+        print(f"{name:42} | {t:7.1f} | {60 * n / t:13.1f} | {autograde / t:7.2f} | {overhead:13.2f}")
+    for j, t in timed.items():
+        # the cost of one notebook in a run of `jobs` workers, beyond what plain nbgrader spends on it
+        print(f"\n--jobs {j}: {autograde / t:.2f}x plain nbgrader; each notebook costs {t * j / n:.2f} s of a "
+              f"worker against {per_nb:.2f} s in plain nbgrader ({t * j / n - per_nb:+.2f} s)")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "students": n, "notebook": args.notebook, "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "load_average_before": load_before, "load_average_after": load_after,
+            "plain_autograde_s": autograde, "plain_feedback_s": feedback,
+            "grade_s": {str(j): t for j, t in timed.items()},
+            "command": "python bench/grading_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        }, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
