@@ -8,6 +8,7 @@ import sys
 import tempfile
 import warnings
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import nbformat
 from tqdm import tqdm
 
 from . import execute, repair, sandbox, scan
+from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
@@ -96,13 +98,19 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
             cells = {g.name: [float(g.score or 0), float(g.max_score)] for g in entry.grades if g.max_score}
             failed = {gid: tests.get(gid, "lost points") for gid, (s, m) in cells.items() if s < m}
             status = "graded" + "".join(f"; {x}" for x in [*others, fatal] if x)
+            if fatal:   # the notebook scores 0: say so in the gradebook too, so its feedback page agrees
+                for g in entry.grades:
+                    g.auto_score, g.manual_score = 0.0, None
+                gb.db.commit()
+                cells = {gid: [0.0, m] for gid, (_, m) in cells.items()}
             score = 0.0 if fatal else float(entry.score)
             results.append(Result(student_id, sub.notebook, score, float(entry.max_score), status, failed, cells,
                                   flags=execute.TAMPERING.get(stem, [])))
     return results
 
 
-def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission], out: Path) -> list[Result]:
+def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission], out: Path,
+                  feedback: FeedbackWriter) -> list[Result]:
     """Autograde one student's readable notebooks; write their feedback to out/feedback/<student_id>/."""
     target = course.submitted_dir(student_id)
     target.mkdir(parents=True, exist_ok=True)
@@ -115,15 +123,15 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
         warnings.simplefilter("ignore")
         done = course.api.autograde(ASSIGNMENT, student_id, force=True, create=True)
         results = _read_results(course, student_id, subs, done.get("error", "") + done.get("log", ""))
-        if any(r.status.startswith("graded") for r in results):
-            course.api.generate_feedback(ASSIGNMENT, student_id, force=True)
-    for r in results:
-        html = course.feedback_html(student_id, r.notebook)
-        if html.exists():
-            dest = out / "feedback" / student_id / html.name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(html, dest)
-            r.feedback = str(dest.relative_to(out))
+        for r in results:
+            graded = course.autograded_notebook(student_id, r.notebook)
+            if r.status.startswith("graded") and graded.exists():
+                dest = out / "feedback" / student_id / (Path(r.notebook).stem + ".html")
+                try:
+                    feedback.write(str(graded), student_id, ASSIGNMENT, str(dest))
+                    r.feedback = str(dest.relative_to(out))
+                except Exception as err:  # noqa: BLE001 - the grade stands without its page
+                    r.status += f"; no feedback page ({type(err).__name__}: {err})"
     return results
 
 
@@ -134,22 +142,26 @@ _worker: dict = {}
 def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str) -> None:
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
-    _worker.update(course=NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation)), out=out)
+    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation))
+    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url))
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
     try:
-        return grade_student(_worker["course"], student_id, subs, _worker["out"])
+        return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
     except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
         return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err})")
                 for s in subs]
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
-             jobs: int, progress: bool, limits: Limits, isolation: str) -> list[Result]:
+             jobs: int, progress: bool, limits: Limits, isolation: str,
+             prepare: Callable[[], None]) -> list[Result]:
+    """Grade `work` in `jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
     bar = tqdm(total=len(work), desc="grading", unit="student", disable=not progress)
     results: list[Result] = []
     if jobs <= 1 or len(work) <= 1:
+        prepare()
         _init_worker(base, cell_timeout, out, limits, isolation)
         for student_id, subs in work:
             bar.set_postfix_str(student_id)
@@ -159,6 +171,9 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(base, cell_timeout, out, limits, isolation)) as pool:
+            for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
+                pool.submit(int)
+            prepare()
             futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
             for fut in as_completed(futures):
                 sid, subs = futures[fut]
@@ -220,16 +235,22 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         if not sub.problem:
             by_student.setdefault(sub.student_id, []).append(sub)
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
-        course = build_course(Path(tmp) / "base", solutions, cell_timeout)
-        max_scores = {name: _max_scores(course, name) for name in known}
-        repairs = _repair_all(subs, course)
-        released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in known}
-        flags = {(s.student_id, s.notebook): s.notes + (scan.scan_notebook(s.nb, released[s.notebook])
-                                                          if s.nb is not None and s.notebook in released else [])
-                 for s in subs}
+        handed_in = sorted({s.notebook for s in subs if s.notebook in known}) or known
+        course = build_course(Path(tmp) / "base", solutions, cell_timeout, only=handed_in)
+        max_scores = {name: _max_scores(course, name) for name in handed_in}
+        repairs: dict[tuple[str, str], list[str]] = {}
+        flags: dict[tuple[str, str], list[str]] = {}
+
+        def prepare() -> None:
+            repairs.update(_repair_all(subs, course))
+            released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in handed_in}
+            flags.update({(s.student_id, s.notebook): s.notes + (
+                scan.scan_notebook(s.nb, released[s.notebook]) if s.nb is not None and s.notebook in released else [])
+                for s in subs})
+
         work = list(by_student.items())
         graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
-                          progress, limits, isolation)
+                          progress, limits, isolation, prepare)
         results = refused + graded
         for r in results:
             r.flags = flags.get((r.student_id, r.notebook), []) + r.flags

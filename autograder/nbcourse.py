@@ -87,9 +87,6 @@ class NbgraderCourse:
     def autograded_notebook(self, student_id: str, notebook: str) -> Path:
         return self.root / "autograded" / student_id / ASSIGNMENT / notebook
 
-    def feedback_html(self, student_id: str, notebook: str) -> Path:
-        return self.root / "feedback" / student_id / ASSIGNMENT / (Path(notebook).stem + ".html")
-
 
 def _put_our_scripts_on_path() -> None:
     """nbgrader runs `alembic` as a program: find the one installed beside this Python, venv or not."""
@@ -117,13 +114,14 @@ def cache_dir() -> Path:
 
 
 def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
-                 use_cache: bool = True) -> NbgraderCourse:
-    """An nbgrader course in `root` generated from the solution notebooks.
+                 use_cache: bool = True, only: list[str] | None = None) -> NbgraderCourse:
+    """An nbgrader course in `root` generated from the solution notebooks (`only` these, if given:
+    nbgrader's autograde writes gradebook rows for every notebook of the course, handed in or not).
 
     nbgrader's generate_assignment takes about a second per notebook, so its result is kept in
     `cache_dir()` under a hash of everything it depends on, and copied from there when nothing changed.
     """
-    names = notebook_names(solutions)
+    names = [n for n in notebook_names(solutions) if only is None or n in only]
     if not names:
         raise SystemExit(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
     cached = cache_dir() / f"course-{_cache_key(solutions, names)}"

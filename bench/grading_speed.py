@@ -10,8 +10,8 @@ the same batch:
   3. `python -m autograder grade SUBS --out OUT --jobs N --quiet` for each N in --jobs: intake, repair,
      scan, sandboxed execution with guard and canaries, feedback, grades.csv, gradebook, report; the
      whole command, start to end.
-Prints wall times, notebooks per minute, the ratio to plain nbgrader, and the overhead per notebook
-beyond plain nbgrader's cost per notebook. Both graders run with MHA_FAST=1, as grading does.
+Prints wall times, notebooks per minute, the ratio to plain nbgrader, the busy CPU-seconds of the whole
+machine per notebook (Linux), and what each notebook costs a worker beyond plain nbgrader's cost. Both graders run with MHA_FAST=1, as grading does.
 """
 from __future__ import annotations
 
@@ -48,10 +48,24 @@ def make_batch(folder: Path, students: int, notebook: str) -> None:
                                  samples.fill(notebook, {"head_dim": WRONG_HEAD_DIM} if wrong else None))
 
 
+#: busy CPU-seconds of the whole machine during each command run, in order (Linux /proc/stat)
+BUSY: list[float] = []
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time spent by the whole machine, all cores, outside idle and iowait (Linux only)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return float("nan")
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def _run(cmd: list[str], cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
+    start, busy = time.perf_counter(), busy_cpu_seconds()
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     took = time.perf_counter() - start
+    BUSY.append(busy_cpu_seconds() - busy)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
     return took
@@ -105,11 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             *((f"autograder grade --jobs {j}", t) for j, t in timed.items())]
     print(f"{n} submissions of {args.notebook}, {os.cpu_count()} cores, load average {load_before:.2f} before "
           f"and {load_after:.2f} after\n")
-    print(f"{'command':42} | {'wall s':>7} | {'notebooks/min':>13} | {'x plain':>7} | {'overhead s/nb':>13}")
+    busy = BUSY[-len(rows) - 1:]   # generate_assignment, autograde, feedback, then ours
+    cpu = [busy[1], busy[1] + busy[2], *busy[3:]]
+    print(f"{'command':42} | {'wall s':>7} | {'notebooks/min':>13} | {'x plain':>7} | {'busy CPU s/nb':>13}")
     print("-" * 95)
-    for name, t in rows:
-        overhead = (t - autograde) / n if name.startswith("autograder") else float("nan")
-        print(f"{name:42} | {t:7.1f} | {60 * n / t:13.1f} | {autograde / t:7.2f} | {overhead:13.2f}")
+    for (name, t), c in zip(rows, cpu):
+        print(f"{name:42} | {t:7.1f} | {60 * n / t:13.1f} | {autograde / t:7.2f} | {c / n:13.2f}")
     for j, t in timed.items():
         # the cost of one notebook in a run of `jobs` workers, beyond what plain nbgrader spends on it
         print(f"\n--jobs {j}: {autograde / t:.2f}x plain nbgrader; each notebook costs {t * j / n:.2f} s of a "
@@ -120,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_before": load_before, "load_average_after": load_after,
             "plain_autograde_s": autograde, "plain_feedback_s": feedback,
             "grade_s": {str(j): t for j, t in timed.items()},
+            "busy_cpu_s": dict(zip([name for name, _ in rows], cpu)),
             "command": "python bench/grading_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         }, indent=1) + "\n")
     return 0

@@ -183,6 +183,9 @@ def test_hostile_code_left_no_trace(mixed):
     assert not Path(ESCAPE).exists()
     assert "no solutions here" in (root / "out" / "feedback" / "e_reads_solutions" / "01_projections.html").read_text()
     assert "the canary failed" in " | ".join(rows["e_fakes_guard"].flags)
+    # head_dim passed before os._exit stopped the notebook, which scores 0: its feedback page says 0 too
+    assert rows["e_os_exit"].cells["check_head_dim"] == [0.0, 2.0]
+    assert "(Score: 0.0 / 8.0)" in (root / "out" / "feedback" / "e_os_exit" / "01_projections.html").read_text()
     assert "of type Anything" in rows["e_always_equal"].failed["check_head_dim"]
 
 
