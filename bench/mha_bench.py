@@ -1,6 +1,6 @@
 """Benchmark four implementations of multi-head attention that share the same weights.
 
-    python bench/mha_bench.py [--device cpu|cuda] [--json out.json] [--quick] [--threads N]
+    python bench/mha_bench.py [--device cpu|cuda] [--json out.json] [--quick] [--threads N] [--reuse-freed-memory]
 
 The four implementations (self-attention, no mask, no biases):
   loop      a Python loop over heads, one small attention per head
@@ -14,15 +14,21 @@ FLOPs count a multiply-add as 2: 4*B*n^2*d_model for attention plus 8*B*n*d_mode
 Peak memory is measured on CUDA (torch.cuda.max_memory_allocated above the inputs); a CPU has no
 allocator statistics, so on CPU the column gives the bytes of the n x n score tensors that each
 implementation keeps alive at once (theory: B*h*n^2*bytes for batched, B*n^2*bytes for the loop,
-none for the fused kernels).
+none for the fused kernels). Each row also records the minor page faults of one call (getrusage): on
+Linux, glibc's malloc hands every block of 32 MiB or more straight back to the kernel when it is freed, so
+each fresh n x n tensor is page-faulted and zero-filled again on every call. --reuse-freed-memory keeps
+freed memory in the process (glibc mallopt), as allocators such as jemalloc or tcmalloc do.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import math
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -140,6 +146,38 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+GLIBC_REUSE = "glibc malloc keeping freed memory (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=1 GiB)"
+
+
+def reuse_freed_memory():
+    """Make glibc's malloc keep freed memory instead of returning it to the kernel; returns a description.
+
+    By default glibc serves a block of 32 MiB or more (one 8 x 1024 x 1024 float32 score tensor) with its own
+    mmap and unmaps it when it is freed, so the next call page-faults and zero-fills the whole block again.
+    With M_MMAP_MAX=0 every block comes from the heap, and a high M_TRIM_THRESHOLD keeps freed heap memory
+    mapped, so the next tensor of the same size reuses pages that are already there. Same effect from the
+    shell: GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1073741824.
+    """
+    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(name) if name else None
+    if libc is None or not hasattr(libc, "mallopt"):
+        raise SystemExit("--reuse-freed-memory needs glibc (Linux): mallopt not found")
+    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+    if not (libc.mallopt(M_MMAP_MAX, 0) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)):
+        raise SystemExit("--reuse-freed-memory: mallopt refused the settings")
+    return GLIBC_REUSE
+
+
+def minor_faults_per_call(fn, x, calls=3):
+    """Minor page faults (fresh pages the kernel maps and zero-fills) per call of fn(x), after a warm-up call."""
+    with torch.inference_mode():
+        fn(x)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(calls):
+            fn(x)
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def sync(device):
     if device == "cuda":
         torch.cuda.synchronize()
@@ -165,8 +203,10 @@ def peak_memory(fn, x, device):
 
 
 def run(device="cpu", ns=(128, 256, 512, 1024, 2048), batch=1, d_model=512, num_heads=8,
-        dtype=torch.float32, threads=1, min_run_time=0.2, max_run_time=2.0, seed=0, log=print):
+        dtype=torch.float32, threads=1, min_run_time=0.2, max_run_time=2.0, seed=0, log=print,
+        allocator="default"):
     """Benchmark every implementation at every n. Returns the result as a JSON-ready dict."""
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     torch.manual_seed(seed)
     if device == "cpu":
         torch.set_num_threads(threads)
@@ -187,13 +227,14 @@ def run(device="cpu", ns=(128, 256, 512, 1024, 2048), batch=1, d_model=512, num_
         flops = mha_flops(batch, n, d_model)
         for name, fn in fns.items():
             median, iqr, samples = measure(fn, x, threads, min_run_time, max_run_time)
+            faults = minor_faults_per_call(fn, x) if device == "cpu" else None
             if device == "cuda":
                 mem, mem_kind = peak_memory(fn, x, device), "measured"
             else:
                 mem, mem_kind = theory_score_bytes(name, batch, num_heads, n, bytes_per_element), "theory"
             rows.append(dict(n=n, impl=name, median_s=median, iqr_s=iqr, samples=samples, flops=flops,
                              flop_per_s=flops / median, peak_mem_bytes=mem, peak_mem_kind=mem_kind,
-                             max_abs_diff=diffs[name]))
+                             max_abs_diff=diffs[name], minor_faults_per_call=faults))
         sdpa_time = next(r["median_s"] for r in rows if r["n"] == n and r["impl"] == "sdpa")
         for r in rows:
             if r["n"] == n:
@@ -205,8 +246,9 @@ def run(device="cpu", ns=(128, 256, 512, 1024, 2048), batch=1, d_model=512, num_
                 python=platform.python_version(), batch=batch, d_model=d_model, num_heads=num_heads,
                 dtype=str(dtype).replace("torch.", ""), ns=list(ns), min_run_time=min_run_time,
                 max_run_time=max_run_time, command=" ".join([sys.executable.split("/")[-1]] + sys.argv),
+                load_average_1min_start=load_start,
                 load_average_1min=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-                cpu_count=os.cpu_count())
+                cpu_count=os.cpu_count(), allocator=allocator)
     return dict(meta=meta, rows=rows, targets=targets(rows))
 
 
@@ -250,6 +292,9 @@ def main(argv=None):
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32")
     p.add_argument("--min-run-time", type=float, default=None, help="seconds of timing per measurement")
+    p.add_argument("--reuse-freed-memory", action="store_true",
+                   help="glibc only: keep freed memory in the process (mallopt) instead of page-faulting every "
+                        "large tensor afresh; default: the allocator as it comes")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA GPU is visible to PyTorch")
@@ -262,16 +307,22 @@ def main(argv=None):
     d_model, heads = (64, 4) if args.quick else (args.d_model, args.heads)
     min_run = args.min_run_time if args.min_run_time is not None else (0.01 if args.quick else 0.2)
     dtype = getattr(torch, args.dtype)
+    allocator = reuse_freed_memory() if args.reuse_freed_memory else "default"
     threads_text = f", {args.threads} thread(s)" if args.device == "cpu" else ""
     load = f", load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
     print(f"MHA benchmark on {args.device}{threads_text}: batch={args.batch} d_model={d_model} heads={heads} "
-          f"dtype={args.dtype} torch={torch.__version__}{load}")
+          f"dtype={args.dtype} torch={torch.__version__}{load}; allocator: {allocator}")
     t0 = time.perf_counter()
     result = run(device=args.device, ns=ns, batch=args.batch, d_model=d_model, num_heads=heads,
-                 dtype=dtype, threads=args.threads, min_run_time=min_run, max_run_time=max(10 * min_run, 0.05))
+                 dtype=dtype, threads=args.threads, min_run_time=min_run, max_run_time=max(10 * min_run, 0.05),
+                 allocator=allocator)
     if args.device == "cpu":
         print("* theory (a CPU has no allocator statistics): one n x n score tensor for the heads computed at "
               "once, B*h*n^2*bytes batched, B*n^2*bytes in the loop, none in the fused kernels")
+    if args.device == "cpu":
+        n_faults = 1024 if 1024 in ns else ns[-1]
+        print(f"minor page faults per call at n={n_faults}: " + ", ".join(
+            f"{LABELS[r['impl']]} {r['minor_faults_per_call']:.0f}" for r in result["rows"] if r["n"] == n_faults))
     for name, t in result["targets"].items():
         print(f"target {name}: {t['value']:.2f} (target {t['target']})")
     if hasattr(os, "getloadavg"):

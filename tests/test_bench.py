@@ -89,3 +89,18 @@ def test_flops_and_memory_formulas():
     assert bench.theory_score_bytes("batched", 1, 8, 1024, 4) == 32 * 2**20
     assert bench.theory_score_bytes("loop", 1, 8, 1024, 4) == 4 * 2**20
     assert bench.theory_score_bytes("sdpa", 1, 8, 1024, 4) == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_reusing_freed_memory_removes_the_batched_modules_page_faults(tmp_path):
+    """At n=1024 each batched call maps fresh 32 MiB score tensors; with freed memory kept it does not."""
+    faults = {}
+    for extra in ([], ["--reuse-freed-memory"]):
+        out = tmp_path / f"run{len(extra)}.json"
+        proc = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", "--n", "1024", "--min-run-time",
+                               "0.01", "--json", str(out), *extra], capture_output=True, text=True, timeout=300, cwd=REPO)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        result = json.loads(out.read_text())
+        assert result["meta"]["allocator"] == ("default" if not extra else load_bench().GLIBC_REUSE)
+        faults[bool(extra)] = next(r["minor_faults_per_call"] for r in result["rows"] if r["impl"] == "batched")
+    assert faults[False] > 5000 and faults[True] < faults[False] / 5, faults
