@@ -168,10 +168,13 @@ def reuse_freed_memory():
     return GLIBC_REUSE
 
 
-def minor_faults_per_call(fn, x, calls=3):
-    """Minor page faults (fresh pages the kernel maps and zero-fills) per call of fn(x), after a warm-up call."""
+def minor_faults_per_call(fn, x, calls=10, warmup=5):
+    """Minor page faults (fresh pages the kernel maps and zero-fills) per call of fn(x): the mean over `calls`
+    calls after `warmup` calls (with freed memory kept, the heap grows during the first few calls, then
+    stops faulting)."""
     with torch.inference_mode():
-        fn(x)
+        for _ in range(warmup):
+            fn(x)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         for _ in range(calls):
             fn(x)
