@@ -22,7 +22,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
                       args: argparse.Namespace | None = None) -> list[grading.Result]:
     extra = {} if args is None else dict(
-        limits=_limits(args), isolation=args.isolation, id_regex=getattr(args, "id_regex", None),
+        limits=_limits(args), isolation=args.isolation, kernels=args.kernels, id_regex=getattr(args, "id_regex", None),
         shard=merge.parse_shard(args.shard) if getattr(args, "shard", None) else (1, 1))
     graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
     results.write_all(graded, out)
@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
                         help=f"MiB a notebook may write to its work folder before its kernel is killed (default {Limits.disk_mb})")
         sp.add_argument("--isolation", choices=["auto", "bwrap", "none"], default="auto",
                         help="run kernels in bubblewrap (auto: when available, else warn and use limits only)")
+        sp.add_argument("--kernels", choices=["fork", "fresh"], default="fork",
+                        help="fork: each worker forks kernels from one sandboxed template that has imported the "
+                        "notebooks' modules (fast); fresh: a new sandbox and Python per notebook (default fork)")
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb, an LMS download or zip")
     g.add_argument("submissions", type=Path, help="folder with one sub-folder per student, a Canvas/Moodle "
                    "download folder, or a zip of either")

@@ -12,9 +12,9 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
-from . import guard
+from . import forkserver, guard
 from .sandbox import Limits, SandboxKernelManager, describe_exit
 
 STOPPED, NOT_RUN, TAMPERED = "KernelStopped", "NotRun", "TamperedKernel"
@@ -42,6 +42,9 @@ class SandboxedExecute(Execute):
     disk_mb = Integer(512, help="what the kernel's work folder may hold (MiB)").tag(config=True)
     max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
     isolation = Unicode("bwrap", help="'bwrap' or 'none' (resource limits only)").tag(config=True)
+    kernels = Unicode("fork", help="'fork': fork kernels from a template sandbox that has imported `preload` "
+                      "(forkserver.py); 'fresh': a new sandbox and Python per notebook").tag(config=True)
+    preload = List(Unicode(), help="modules the kernel template imports once").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -54,7 +57,10 @@ class SandboxedExecute(Execute):
         limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes,
                         disk_mb=self.disk_mb)
         key = (self.resources or {}).get("unique_key", "")
-        km.configure(limits, self.isolation == "bwrap", SUBMITTED.get(key))
+        sandboxed = self.isolation == "bwrap"
+        # forking needs the sandbox's PID namespace: the template's reset kills every process in it
+        template = forkserver.template(limits, self.preload) if sandboxed and self.kernels == "fork" else None
+        km.configure(limits, sandboxed, SUBMITTED.get(key), template)
         return km
 
     def preprocess(self, nb, resources=None, km=None):

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import execute, repair, sandbox, scan
+from . import execute, forkserver, repair, sandbox, scan
 from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect
@@ -139,10 +139,14 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
 _worker: dict = {}
 
 
-def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str) -> None:
+def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str, kernels: str) -> None:
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
-    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation))
+    preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
+    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation, kernels, preload))
+    if isolation == "bwrap" and kernels == "fork":   # its imports run while the first notebook is set up
+        forkserver.template(Limits(limits.notebook_timeout, limits.memory_mb, limits.file_mb, limits.processes,
+                                   disk_mb=limits.disk_mb), preload)   # as SandboxedExecute builds them
     _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url))
 
 
@@ -155,14 +159,14 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
-             jobs: int, progress: bool, limits: Limits, isolation: str,
+             jobs: int, progress: bool, limits: Limits, isolation: str, kernels: str,
              prepare: Callable[[], None]) -> list[Result]:
     """Grade `work` in `jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
     bar = tqdm(total=len(work), desc="grading", unit="student", disable=not progress)
     results: list[Result] = []
     if jobs <= 1 or len(work) <= 1:
+        _init_worker(base, cell_timeout, out, limits, isolation, kernels)
         prepare()
-        _init_worker(base, cell_timeout, out, limits, isolation)
         for student_id, subs in work:
             bar.set_postfix_str(student_id)
             results.extend(_grade_in_worker(student_id, subs))
@@ -170,7 +174,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
     else:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(base, cell_timeout, out, limits, isolation)) as pool:
+                                 initargs=(base, cell_timeout, out, limits, isolation, kernels)) as pool:
             for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
                 pool.submit(int)
             prepare()
@@ -215,11 +219,14 @@ def in_shard(student_id: str, shard: tuple[int, int]) -> bool:
 
 def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
           progress: bool = True, jobs: int | None = None, limits: Limits | None = None,
-          isolation: str = "auto", id_regex: str | None = None, shard: tuple[int, int] = (1, 1)) -> list[Result]:
+          isolation: str = "auto", id_regex: str | None = None, shard: tuple[int, int] = (1, 1),
+          kernels: str = "fork") -> list[Result]:
     """Grade every `submissions/<student_id>/<notebook>.ipynb` with `jobs` processes (default: all cores).
 
     Kernels run in the bubblewrap sandbox with `limits`; `isolation` "none" (or "auto" without a
-    working bwrap) runs them with the resource limits only, warns, and flags every row.
+    working bwrap) runs them with the resource limits only, warns, and flags every row. `kernels`
+    "fork" forks them from a template per worker that has imported the notebooks' modules
+    (forkserver.py); "fresh" starts a new sandbox and Python for every notebook.
     """
     limits = limits or Limits()
     isolation = sandbox.isolation(isolation)
@@ -250,7 +257,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
 
         work = list(by_student.items())
         graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
-                          progress, limits, isolation, prepare)
+                          progress, limits, isolation, kernels, prepare)
         results = refused + graded
         for r in results:
             r.flags = flags.get((r.student_id, r.notebook), []) + r.flags

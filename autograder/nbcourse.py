@@ -25,7 +25,7 @@ CODE_STUB = '# YOUR CODE HERE\nraise NotImplementedError("Exercise not done yet:
 
 
 def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = None,
-                    isolation: str = "bwrap") -> Config:
+                    isolation: str = "bwrap", kernels: str = "fork", preload: list[str] | None = None) -> Config:
     """nbgrader's settings; notebooks execute in the sandbox of `autograder.sandbox` (`isolation` "none": limits only)."""
     c = Config()
     c.CourseDirectory.root = str(root)
@@ -46,6 +46,8 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     c.SandboxedExecute.processes = limits.processes
     c.SandboxedExecute.disk_mb = limits.disk_mb
     c.SandboxedExecute.isolation = isolation
+    c.SandboxedExecute.kernels = kernels
+    c.SandboxedExecute.preload = list(preload or [])
     c.Autograde.autograde_preprocessors = [  # nbgrader's list, with Execute replaced
         "autograder.execute.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -76,9 +77,19 @@ WARNING = ("WARNING: bubblewrap (bwrap) is not available, so student code runs W
            "limits apply. Install it (Debian/Ubuntu: apt-get install bubblewrap) before grading a real class.")
 
 
-def _sandbox_uid() -> int:
+def sandbox_uid() -> int:
     """A uid of the sandbox's own, so that the process limit counts only its processes."""
     return 1_900_000_000 + os.getpid() % 1_000_000
+
+
+def new_workdir() -> Path:
+    """A new, empty work folder that only its owner can enter, under a folder that others can't list."""
+    base = Path(tempfile.gettempdir()) / "mha-sandboxes"
+    base.mkdir(mode=0o711, exist_ok=True)
+    os.chmod(base, 0o711)
+    work = Path(tempfile.mkdtemp(prefix="nb-", dir=base))
+    os.chmod(work, 0o700)
+    return work
 
 
 def _read_only_paths() -> list[str]:
@@ -139,7 +150,7 @@ def limit_args(limits: Limits, uid: int | None) -> list[str]:
 
 def kernel_env(workdir: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-    env.update(HOME=str(workdir), MPLCONFIGDIR="/tmp", PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
+    env.update(HOME=str(workdir), MPLCONFIGDIR=str(workdir / ".matplotlib"), PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
                PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
     env.setdefault("LANG", "C.UTF-8")
     return env
@@ -176,28 +187,35 @@ def describe_exit(code: int | None) -> str:
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel in the sandbox and enforces the notebook time limit."""
+    """A kernel manager that starts the kernel in the sandbox and enforces the notebook time limit.
+    With a `template` (forkserver.py) the kernel is forked in the template's sandbox instead."""
 
     limits: Limits = Limits()
     sandboxed: bool = True
     notebook_file: Path | None = None   # copied into the work folder
+    template = None                     # a forkserver.Template, or None: a fresh sandbox per kernel
     #: why the watcher killed the kernel: "ran past the notebook time limit (...)", "filled ..." or None
     stopped_because: str | None = None
     _workdir: Path | None = None
     _done: threading.Event | None = None
 
-    def configure(self, limits: Limits, sandboxed: bool, notebook_file: Path | None) -> None:
-        self.limits, self.sandboxed, self.notebook_file = limits, sandboxed, notebook_file
+    def configure(self, limits: Limits, sandboxed: bool, notebook_file: Path | None, template=None) -> None:
+        self.limits, self.sandboxed, self.notebook_file, self.template = limits, sandboxed, notebook_file, template
 
     def _make_workdir(self) -> Path:
-        base = Path(tempfile.gettempdir()) / "mha-sandboxes"
-        base.mkdir(mode=0o711, exist_ok=True)
-        os.chmod(base, 0o711)
-        work = Path(tempfile.mkdtemp(prefix="nb-", dir=base))
-        os.chmod(work, 0o700)
+        work = self.template.slot if self.template else new_workdir()
         if self.notebook_file and self.notebook_file.exists():
             shutil.copy2(self.notebook_file, work / self.notebook_file.name)
         return work
+
+    async def _async_pre_start_kernel(self, **kw):  # type: ignore[override]
+        if self.template is not None and self.provisioner is None:
+            from .forkserver import ForkProvisioner
+
+            self.kernel_id = self.kernel_id or str(uuid.uuid4())
+            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            self.provisioner.template = self.template
+        return await super()._async_pre_start_kernel(**kw)
 
     async def start_kernel(self, **kw):  # type: ignore[override]
         self._workdir = self._make_workdir()
@@ -214,10 +232,12 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
         assert self._workdir is not None
-        uid = _sandbox_uid() if os.geteuid() == 0 else None
+        uid = (self.template.uid if self.template else sandbox_uid()) if os.geteuid() == 0 else None
         if uid is not None:   # the kernel must own its work folder and read its connection file
             for path in [self._workdir, *self._workdir.iterdir()]:
                 os.chown(path, uid, uid)
+        if self.template:     # the template's sandbox and limits are already in place
+            return cmd
         prefix = limit_args(self.limits, uid)
         if self.sandboxed:
             prefix = bwrap_args(self._workdir, self.limits, kernel_env(self._workdir)) + prefix
@@ -241,7 +261,11 @@ class SandboxKernelManager(AsyncKernelManager):
                 return
 
     def hard_kill(self) -> None:
-        """SIGKILL the kernel's process group; with bwrap its PID namespace takes every child along."""
+        """SIGKILL the kernel and everything it started: its sandbox's PID namespace goes (a fresh
+        kernel), or the template kills every process in its sandbox but itself (a forked one)."""
+        if self.template is not None:
+            self.template.reset()
+            return
         process = getattr(self.provisioner, "process", None)
         if process is None:
             return
@@ -263,5 +287,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._done:
             self._done.set()
         await super().cleanup_resources(restart)
-        if self._workdir and not restart:
+        if self.template is not None and not restart:
+            self.template.reset()   # nothing of this notebook is left for the next one
+        elif self._workdir and not restart:
             shutil.rmtree(self._workdir, ignore_errors=True)

@@ -9,7 +9,8 @@ the same batch:
   2. the same plus `nbgrader generate_feedback mha --force`, which `grade` also does;
   3. `python -m autograder grade SUBS --out OUT --jobs N --quiet` for each N in --jobs: intake, repair,
      scan, sandboxed execution with guard and canaries, feedback, grades.csv, gradebook, report; the
-     whole command, start to end.
+     whole command, start to end; kernels forked from a template per worker (the default), and for
+     each N in --fresh-jobs also with `--kernels fresh` (a new sandbox and Python per notebook).
 Prints wall times, notebooks per minute, the ratio to plain nbgrader, the busy CPU-seconds of the whole
 machine per notebook (Linux), and what each notebook costs a worker beyond plain nbgrader's cost. Both graders run with MHA_FAST=1, as grading does.
 """
@@ -89,10 +90,10 @@ def plain_nbgrader(subs: Path, notebook: str, env: dict) -> tuple[float, float]:
     return autograde, feedback
 
 
-def ours(subs: Path, jobs: int, env: dict) -> float:
+def ours(subs: Path, jobs: int, env: dict, kernels: str = "fork") -> float:
     with tempfile.TemporaryDirectory(prefix="ours-") as tmp:
         return _run([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(Path(tmp) / "out"),
-                     "--jobs", str(jobs), "--quiet"], REPO, env)
+                     "--jobs", str(jobs), "--kernels", kernels, "--quiet"], REPO, env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--students", type=int, default=24)
     p.add_argument("--notebook", default="01_projections.ipynb")
     p.add_argument("--jobs", default="1,2", help="comma-separated worker counts to time (default 1,2)")
+    p.add_argument("--fresh-jobs", default="2", help="worker counts to time with --kernels fresh too "
+                   "(a new sandbox and Python per notebook; default 2; '' for none)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     env = {**os.environ, "MHA_FAST": "1", "PYTHONWARNINGS": "ignore"}
@@ -111,30 +114,33 @@ def main(argv: list[str] | None = None) -> int:
         ours(subs, 1, env)   # warm-up: the generated course cache, Python's bytecode caches
         load_before = os.getloadavg()[0]
         autograde, feedback = plain_nbgrader(subs, args.notebook, env)
-        timed = {jobs: ours(subs, jobs, env) for jobs in map(int, args.jobs.split(","))}
+        timed = {f"--jobs {j}": ours(subs, j, env) for j in map(int, args.jobs.split(","))}
+        timed.update({f"--jobs {j} --kernels fresh": ours(subs, j, env, "fresh")
+                      for j in map(int, filter(None, args.fresh_jobs.split(",")))})
         load_after = os.getloadavg()[0]
     per_nb = autograde / n
     rows = [("nbgrader autograde (plain, sequential)", autograde),
             ("nbgrader autograde + generate_feedback", autograde + feedback),
-            *((f"autograder grade --jobs {j}", t) for j, t in timed.items())]
+            *((f"autograder grade {j}", t) for j, t in timed.items())]
     print(f"{n} submissions of {args.notebook}, {os.cpu_count()} cores, load average {load_before:.2f} before "
           f"and {load_after:.2f} after\n")
     busy = BUSY[-len(rows) - 1:]   # generate_assignment, autograde, feedback, then ours
     cpu = [busy[1], busy[1] + busy[2], *busy[3:]]
-    print(f"{'command':42} | {'wall s':>7} | {'notebooks/min':>13} | {'x plain':>7} | {'busy CPU s/nb':>13}")
-    print("-" * 95)
+    print(f"{'command':48} | {'wall s':>7} | {'notebooks/min':>13} | {'x plain':>7} | {'busy CPU s/nb':>13}")
+    print("-" * 101)
     for (name, t), c in zip(rows, cpu):
-        print(f"{name:42} | {t:7.1f} | {60 * n / t:13.1f} | {autograde / t:7.2f} | {c / n:13.2f}")
-    for j, t in timed.items():
+        print(f"{name:48} | {t:7.1f} | {60 * n / t:13.1f} | {autograde / t:7.2f} | {c / n:13.2f}")
+    for name, t in timed.items():
         # the cost of one notebook in a run of `jobs` workers, beyond what plain nbgrader spends on it
-        print(f"\n--jobs {j}: {autograde / t:.2f}x plain nbgrader; each notebook costs {t * j / n:.2f} s of a "
+        j = int(name.split()[1])
+        print(f"\n{name}: {autograde / t:.2f}x plain nbgrader; each notebook costs {t * j / n:.2f} s of a "
               f"worker against {per_nb:.2f} s in plain nbgrader ({t * j / n - per_nb:+.2f} s)")
     if args.json:
         args.json.write_text(json.dumps({
             "students": n, "notebook": args.notebook, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "load_average_before": load_before, "load_average_after": load_after,
             "plain_autograde_s": autograde, "plain_feedback_s": feedback,
-            "grade_s": {str(j): t for j, t in timed.items()},
+            "grade_s": dict(timed),
             "busy_cpu_s": dict(zip([name for name, _ in rows], cpu)),
             "command": "python bench/grading_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         }, indent=1) + "\n")

@@ -1,0 +1,238 @@
+"""Start kernels by forking a template that has already imported what the notebooks import.
+
+A fresh kernel spends about a second of CPU importing ipykernel, numpy and matplotlib (torch: more),
+the same for every notebook. Each grading worker instead keeps one `Template`: a sandbox like the one
+a fresh kernel gets (bubblewrap, resource limits, its own uid, no network, see sandbox.py) in which
+`zygote.py` imports the released notebooks' modules once and then forks a kernel for each notebook.
+Between notebooks the template kills every other process in its sandbox and the work folder is
+emptied; a template that does not answer is thrown away with its whole sandbox and a new one started.
+`ForkProvisioner` is the jupyter_client provisioner that hands nbclient such a forked kernel.
+"""
+from __future__ import annotations
+
+import ast
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import nbformat
+from jupyter_client.provisioning import LocalProvisioner
+
+from . import zygote
+from .sandbox import Limits, bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
+
+SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
+READY_TIMEOUT = 120   # seconds the template may take to import its modules (torch on a busy machine)
+
+
+def imports_of(notebooks: Iterable[Path]) -> list[str]:
+    """The modules the code cells of `notebooks` import at top level (`import a.b`, `from a.b import c`)."""
+    found: set[str] = set()
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in tree.body:
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found.add(node.module)
+    return sorted(found)
+
+
+class Template:
+    """One sandbox whose Python forks kernels on request (zygote.py), talked to over its stdin/stdout."""
+
+    def __init__(self, limits: Limits, preload: list[str]) -> None:
+        self.limits, self.preload = limits, preload
+        self.slot = new_workdir()
+        self.uid = sandbox_uid() if os.geteuid() == 0 else None
+        if self.uid is not None:
+            os.chown(self.slot, self.uid, self.uid)
+        cmd = (bwrap_args(self.slot, limits, kernel_env(self.slot)) + limit_args(limits, self.uid)
+               + [sys.executable, "-c", SOURCE, json.dumps(preload)])
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self._cond = threading.Condition()
+        self._write = threading.Lock()
+        self._replies: dict[int, dict] = {}
+        self._exits: dict[int, int] = {}
+        self._ready = self._dead = False
+        self._next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            with self._cond:
+                if "exit" in message:
+                    self._exits[int(message["exit"])] = int(message["status"])
+                elif "ready" in message:
+                    self._ready = True
+                else:
+                    self._replies[message.get("id")] = message
+                self._cond.notify_all()
+        with self._cond:
+            self._dead = True
+            self._cond.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        return not self._dead and self.proc.poll() is None
+
+    def request(self, op: str, timeout: float = 5.0, **fields: Any) -> dict | None:
+        """The template's answer, or None when it is dead or did not answer within `timeout` seconds
+        (student code stopped it, say): then it is closed, with its sandbox and every kernel in it."""
+        reply = None
+        with self._cond:
+            if self._cond.wait_for(lambda: self._ready or self._dead, READY_TIMEOUT) and not self._dead:
+                self._next_id += 1
+                rid = self._next_id
+            else:
+                rid = None
+        if rid is not None:
+            try:
+                with self._write:
+                    assert self.proc.stdin is not None
+                    self.proc.stdin.write((json.dumps({"op": op, "id": rid, **fields}) + "\n").encode())
+                    self.proc.stdin.flush()
+                with self._cond:
+                    self._cond.wait_for(lambda: rid in self._replies or self._dead, timeout)
+                    reply = self._replies.pop(rid, None)
+            except (OSError, ValueError):
+                pass
+        if reply is None:
+            self.close()
+        return reply
+
+    def spawn(self, argv: list[str]) -> int | None:
+        reply = self.request("spawn", argv=argv, cwd=str(self.slot))
+        return int(reply["pid"]) if reply and "pid" in reply else None
+
+    def returncode(self, pid: int) -> int | None:
+        """A forked kernel's exit status (Popen's convention), None while it runs."""
+        with self._cond:
+            if pid in self._exits:
+                return self._exits[pid]
+        if not self.alive:   # the template's sandbox is gone, and every kernel in it with it
+            return -signal.SIGKILL
+        return None
+
+    def signal(self, pid: int, signum: int) -> None:
+        self.request("signal", pid=pid, sig=int(signum))
+
+    def reset(self) -> bool:
+        """Kill every process in the sandbox but the template and empty the work folder; False when
+        that failed, and the template (with its sandbox) has been closed."""
+        reply = self.request("reset", timeout=5, within=3)
+        if reply and reply.get("ok") and self._empty_slot():
+            return True
+        self.close()
+        return False
+
+    def _empty_slot(self) -> bool:
+        def writable(func, path, _exc):   # a folder the student made read-only
+            os.chmod(os.path.dirname(path), 0o700)
+            func(path)
+
+        for entry in list(self.slot.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, onerror=writable)
+            else:
+                entry.unlink(missing_ok=True)
+        return not any(self.slot.iterdir())
+
+    def close(self) -> None:
+        with self._cond:
+            self._dead = True
+            self._cond.notify_all()
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        shutil.rmtree(self.slot, ignore_errors=True)
+
+
+_templates: dict[tuple[Limits, tuple[str, ...]], Template] = {}
+
+
+def template(limits: Limits, preload: list[str]) -> Template:
+    """This process's template for these limits, started (or restarted, if it died) as needed."""
+    key = (limits, tuple(preload))
+    current = _templates.get(key)
+    if current is None or not current.alive:
+        if current is not None:
+            current.close()
+        current = _templates[key] = Template(limits, list(preload))
+    return current
+
+
+@atexit.register
+def _close_all() -> None:
+    for t in _templates.values():
+        t.close()
+
+
+class ForkedKernel:
+    """What jupyter_client needs of a kernel process (Popen's poll, wait, signals) for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, template: Template, pid: int) -> None:
+        self.template, self.pid = template, pid
+
+    def poll(self) -> int | None:
+        return self.template.returncode(self.pid)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout or 0)
+            time.sleep(0.02)
+        return code
+
+    def send_signal(self, signum: int) -> None:
+        self.template.signal(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel by asking the worker's template to fork one (instead of running kernel_cmd)."""
+
+    template: Template | None = None
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):  # type: ignore[override]
+        if "ipykernel_launcher" not in cmd or self.template is None:
+            raise RuntimeError(f"can't fork this kernel (not an IPython kernel command: {cmd})")
+        pid = self.template.spawn(cmd[cmd.index("ipykernel_launcher") + 1:])
+        if pid is None:
+            raise RuntimeError("the kernel template did not start a kernel (its sandbox died)")
+        self.process = ForkedKernel(self.template, pid)  # type: ignore[assignment]
+        self.pid, self.pgid, self.cwd = pid, None, kwargs.get("cwd")
+        return self.connection_info

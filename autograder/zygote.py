@@ -1,0 +1,185 @@
+"""The kernel template that runs inside a grading worker's sandbox (started as `python -c <this file>`).
+
+It imports what the released notebooks import (numpy, matplotlib, torch, ...) and IPython's kernel
+once, then forks one kernel per notebook, so that a kernel starts in milliseconds instead of the second
+of CPU that a fresh Python spends importing. It never runs student code itself. Between two
+notebooks, `reset` SIGKILLs every other process of the sandbox's PID namespace (the kernel, its
+children, detached daemons) before the grader empties the work folder, so nothing of one student is
+left for the next. It is not dumpable, so student code (same uid) can't ptrace it, read its memory or
+open its pipes; student code can kill or stop it, which the grader notices (no answer) and then
+replaces the whole sandbox.
+
+Protocol: one JSON object per line. Requests come on fd 0, replies (with the request's "id") and
+`{"exit": pid, "status": code}` events go out on fd 1; `status` is a Popen returncode (-N: signal N).
+Standard library only, besides what it preloads.
+"""
+import ctypes
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+PR_SET_DUMPABLE = 4
+
+
+def _prctl_dumpable(value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _preload(modules):
+    # What ipykernel sets before a notebook's first `import matplotlib`: read by matplotlib at import.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for name in ["ipykernel.kernelapp", *modules]:
+        try:
+            __import__(name)
+        except BaseException:  # noqa: BLE001 - a module that fails here is imported by the notebook instead
+            pass
+
+
+def _returncode(status: int) -> int:
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _run_kernel(argv, cwd, control):
+    """In the forked child: become a fresh kernel process and never return."""
+    code = 1
+    try:
+        os.setsid()
+        for fd in control:
+            os.close(fd)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.chdir(cwd)
+        _prctl_dumpable(1)   # the kernel is the student's own process, as a fresh one would be
+        import random
+        random.seed()
+        if "numpy" in sys.modules:   # numpy's global generator was seeded once, in the template
+            sys.modules["numpy"].random.seed()
+        sys.argv = ["ipykernel_launcher", *argv]
+        from ipykernel import kernelapp
+        kernelapp.launch_new_instance()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os._exit(code)
+
+
+def _others():
+    """Processes of this PID namespace other than its init (1) and this template; zombies don't count."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in (1, me):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                        found.append(int(entry))
+            except (OSError, IndexError):
+                pass
+    return found
+
+
+class Template:
+    def __init__(self, control_in, control_out):
+        self.control_in, self.control_out = control_in, control_out
+        self.kernels = set()
+
+    def send(self, message):
+        os.write(self.control_out, (json.dumps(message) + "\n").encode())
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.kernels:
+                self.kernels.discard(pid)
+                self.send({"exit": pid, "status": _returncode(status)})
+
+    def spawn(self, request):
+        pid = os.fork()
+        if pid == 0:
+            _run_kernel(request["argv"], request["cwd"], (self.control_in, self.control_out))
+        self.kernels.add(pid)
+        return {"pid": pid}
+
+    def signal(self, request):
+        pid, sig = int(request["pid"]), int(request["sig"])
+        if pid not in self.kernels:
+            return {"ok": False}
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, sig)
+                return {"ok": True}
+            except OSError:
+                continue
+        return {"ok": False}
+
+    def reset(self, request):
+        """SIGKILL every other process here (kill(-1) skips init and the caller), until none is left."""
+        deadline = time.monotonic() + float(request.get("within", 5))
+        while time.monotonic() < deadline:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.reap()
+            left = _others()
+            if not left:
+                return {"ok": True}
+            time.sleep(0.01)
+        return {"ok": False, "left": left}
+
+    def handle(self, line):
+        request = {}
+        try:
+            request = json.loads(line)
+            op = {"spawn": self.spawn, "signal": self.signal, "reset": self.reset,
+                  "ping": lambda r: {"ok": True}}[request["op"]]
+            reply = op(request)
+        except Exception as err:  # noqa: BLE001 - a bad request gets an answer, the template lives on
+            reply = {"error": f"{type(err).__name__}: {err}"}
+        reply["id"] = request.get("id") if isinstance(request, dict) else None
+        self.send(reply)
+
+    def serve(self):
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([self.control_in], [], [], 0.05)
+            self.reap()
+            if not ready:
+                continue
+            data = os.read(self.control_in, 1 << 16)
+            if not data:   # the grader is gone
+                os._exit(0)
+            buffer += data
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                self.handle(line.decode())
+
+
+def main():
+    control_in, control_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):   # what preloading prints must not mix with the replies
+        os.dup2(null, fd)
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        del sys.path[0]    # as ipykernel_launcher does
+    _preload(json.loads(sys.argv[1]) if len(sys.argv) > 1 else [])
+    _prctl_dumpable(0)
+    template = Template(control_in, control_out)
+    template.send({"ready": os.getpid()})
+    template.serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Kernels forked from one template per worker (forkserver.py) keep students apart like fresh ones do.
+
+One worker (jobs=1) grades its students one after another from the same template: what a student
+leaves behind (files, a daemon, a patched module) is gone for the next one, a student who kills or
+stops the template loses only their own notebook, and the template's memory is out of reach. The
+fresh-kernel mode (`kernels="fresh"`) still grades the hostile cases as before. Needs bubblewrap.
+"""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import forkserver, grading, samples, sandbox
+from autograder.sandbox import Limits
+from conftest import NOTEBOOKS
+
+NB = NOTEBOOKS[0]
+LIMITS = Limits(notebook_timeout=120, memory_mb=1024, processes=64)
+CORRECT = samples.reference_answers(NB)["head_dim"]
+RANDOM = "import numpy\nprint(f'RANDOM {numpy.random.rand():.12f}')\n"
+
+needs_bwrap = pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed (apt-get install bubblewrap)")
+
+SEQUENCE = {   # graded in this order by one worker
+    "a_leaves_traces": ("import os, sys\nopen('leak.txt', 'w').write('secret')\n"
+                        "sys.modules['numpy'].leaked_by = 'a'\n"
+                        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                        "        os.execvp('sleep', ['sleep', '2718'])\n    os._exit(0)\n" + RANDOM + CORRECT),
+    "b_finds_nothing": ("import os, numpy\n"
+                        "assert not os.path.exists('leak.txt'), 'a file of the previous student is here'\n"
+                        "assert not hasattr(numpy, 'leaked_by'), \"the previous student's numpy is here\"\n"
+                        "alive = [p for p in os.listdir('/proc') if p.isdigit()\n"
+                        "         and open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'sleep')]\n"
+                        "assert not alive, f'a process of the previous student is alive: {alive}'\n" + RANDOM + CORRECT),
+    "c_kills_template": "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(5)\n" + CORRECT,
+    "d_after_kill": CORRECT,
+    "e_stops_template": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + CORRECT,
+    "f_after_stop": CORRECT,
+    "g_reads_template_memory": "import os\nopen(f'/proc/{os.getppid()}/mem', 'rb').read(1)\n" + CORRECT,
+    "h_last": CORRECT,
+}
+
+
+def test_imports_of_lists_top_level_imports(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np\nfrom matplotlib import pyplot as plt\nimport os.path"),
+        nbformat.v4.new_code_cell("%matplotlib inline"),             # not Python: skipped
+        nbformat.v4.new_code_cell("def f():\n    import torch\n"),   # not at top level: not preloaded
+        nbformat.v4.new_code_cell("from . import sibling"),          # relative: skipped
+        nbformat.v4.new_markdown_cell("import pandas"),
+    ])
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert forkserver.imports_of([tmp_path / "x.ipynb"]) == ["matplotlib", "numpy", "os.path"]
+
+
+@pytest.fixture(scope="module")
+def sequence(tmp_path_factory):
+    if not sandbox.bwrap_works():
+        pytest.skip("bubblewrap is not installed")
+    root = tmp_path_factory.mktemp("forked")
+    subs = root / "submissions"
+    for student, source in SEQUENCE.items():
+        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+    rows = grading.grade(subs, root / "out", cell_timeout=20, progress=False, jobs=1, limits=LIMITS,
+                         isolation="bwrap", kernels="fork")
+    return {r.student_id: r for r in rows}, root / "out"
+
+
+def _alive(cmd: bytes) -> list[str]:
+    """Pids on this machine whose command line starts with `cmd` (split at NULs)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().startswith(cmd):
+                found.append(cmdline.parent.name)
+        except OSError:
+            pass
+    return found
+
+
+def _full(row):
+    assert row.status == "graded" and row.score == row.max_score > 0, (row.score, row.status, row.failed)
+
+
+@needs_bwrap
+def test_nothing_of_one_student_is_left_for_the_next(sequence):
+    rows, out = sequence
+    _full(rows["a_leaves_traces"])
+    _full(rows["b_finds_nothing"])
+    drawn = [re.search(r"RANDOM (\d\.\d+)", (out / "feedback" / s / "01_projections.html").read_text()).group(1)
+             for s in ("a_leaves_traces", "b_finds_nothing")]
+    assert drawn[0] != drawn[1], "two forked kernels drew the same unseeded random numbers"
+    assert not _alive(b"sleep\x002718"), "the daemon outlived its notebook"
+
+
+@needs_bwrap
+def test_killing_or_stopping_the_template_costs_only_that_notebook(sequence):
+    rows, _ = sequence
+    killer = rows["c_kills_template"]
+    assert killer.score == 0 and "head_dim" in killer.status and "kernel" in killer.status, killer.status
+    _full(rows["d_after_kill"])
+    _full(rows["e_stops_template"])   # its own kernel runs on; the stopped template is replaced after it
+    _full(rows["f_after_stop"])
+    _full(rows["h_last"])
+
+
+@needs_bwrap
+def test_the_template_memory_is_out_of_reach(sequence):
+    row = sequence[0]["g_reads_template_memory"]
+    assert "head_dim raised PermissionError" in row.status and row.score < row.max_score, row.status
+
+
+@needs_bwrap
+def test_fresh_kernels_still_grade_hostile_code(tmp_path):
+    cases = {"d_os_exit": "import os\nos._exit(3)\n", "e_segfault": "import ctypes\nctypes.string_at(0)\n",
+             "j_daemon": ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                          "        os.execvp('sleep', ['sleep', '2719'])\n    os._exit(0)\n"
+                          "time.sleep(0.5)\n" + CORRECT), "z_correct": CORRECT}
+    subs = tmp_path / "submissions"
+    for student, source in cases.items():
+        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+    rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", progress=False, jobs=1, limits=LIMITS,
+                                                      isolation="bwrap", kernels="fresh")}
+    assert rows["d_os_exit"].score == 0 and "head_dim ended the kernel (exit status 3" in rows["d_os_exit"].status
+    assert rows["e_segfault"].score == 0 and "head_dim crashed (segmentation fault)" in rows["e_segfault"].status
+    _full(rows["j_daemon"])
+    _full(rows["z_correct"])
+    assert not _alive(b"sleep\x002719"), "the daemon outlived its kernel"
