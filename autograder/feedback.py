@@ -11,7 +11,9 @@ import os
 import re
 
 import nbgrader
-from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
@@ -32,6 +34,28 @@ class HideHiddenTests(Preprocessor):
         return cell, resources
 
 
+NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
+ALT = '<img alt="No description has been provided for this image"'
+
+
+class FeedbackHTML(HTMLExporter):
+    """nbconvert's HTML exporter without its last step: parsing the finished page with BeautifulSoup
+    and writing it out again, to give images an alt text and JupyterLab cells a tabindex. That step
+    costs more than rendering the page; nbgrader's feedback template (classic markup) has no
+    JupyterLab cells, and the same alt text is added here with a regular expression."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+        info = nb.metadata.get("language_info", {})
+        lexer = info.get("pygments_lexer", info.get("name"))
+        self.register_filter("highlight_code",
+                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return NO_ALT.sub(ALT, html), resources
+
+
 class FeedbackWriter:
     """nbgrader's feedback page (its `feedback` template, scores from the gradebook, hidden tests removed),
     with one exporter kept for a worker's whole life: `nbgrader generate_feedback` builds a new one, and
@@ -40,7 +64,7 @@ class FeedbackWriter:
     def __init__(self, db_url: str) -> None:
         formgrader = os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader")
         self.db_url = db_url
-        self.exporter = HTMLExporter(
+        self.exporter = FeedbackHTML(
             template_name="feedback", extra_template_basedirs=[os.path.join(formgrader, "templates")],
             extra_template_paths=[os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")])
         for pre in (GetGrades(), HideHiddenTests(), CSSHTMLHeaderPreprocessor()):

@@ -11,6 +11,7 @@ emptied; a template that does not answer is thrown away with its whole sandbox a
 from __future__ import annotations
 
 import ast
+import asyncio
 import atexit
 import json
 import os
@@ -92,6 +93,11 @@ class Template:
             self._dead = True
             self._cond.notify_all()
 
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> bool:
+        """Has the template imported its modules and said so (False: it died, or hangs)?"""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._ready or self._dead, timeout) and not self._dead
+
     @property
     def alive(self) -> bool:
         return not self._dead and self.proc.poll() is None
@@ -99,13 +105,11 @@ class Template:
     def request(self, op: str, timeout: float = 5.0, **fields: Any) -> dict | None:
         """The template's answer, or None when it is dead or did not answer within `timeout` seconds
         (student code stopped it, say): then it is closed, with its sandbox and every kernel in it."""
-        reply = None
-        with self._cond:
-            if self._cond.wait_for(lambda: self._ready or self._dead, READY_TIMEOUT) and not self._dead:
+        reply, rid = None, None
+        if self.wait_ready():
+            with self._cond:
                 self._next_id += 1
                 rid = self._next_id
-            else:
-                rid = None
         if rid is not None:
             try:
                 with self._write:
@@ -236,3 +240,12 @@ class ForkProvisioner(LocalProvisioner):
         self.process = ForkedKernel(self.template, pid)  # type: ignore[assignment]
         self.pid, self.pgid, self.cwd = pid, None, kwargs.get("cwd")
         return self.connection_info
+
+    async def wait(self) -> int | None:
+        """LocalProvisioner's wait, polling every 10 ms instead of 100 (a forked kernel's exit is quick)."""
+        if self.process is None:
+            return 0
+        while (code := self.process.poll()) is None:
+            await asyncio.sleep(0.01)
+        self.process = None
+        return code

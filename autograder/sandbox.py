@@ -150,7 +150,8 @@ def limit_args(limits: Limits, uid: int | None) -> list[str]:
 
 def kernel_env(workdir: Path) -> dict[str, str]:
     env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
-    env.update(HOME=str(workdir), MPLCONFIGDIR=str(workdir / ".matplotlib"), PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
+    env.update(HOME=str(workdir), MPLCONFIGDIR=str(workdir / ".matplotlib"), PYTHONNOUSERSITE="1",
+               PYTHONDONTWRITEBYTECODE="1",
                PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]))
     env.setdefault("LANG", "C.UTF-8")
     return env

@@ -154,7 +154,7 @@ class Template:
     def serve(self):
         buffer = b""
         while True:
-            ready, _, _ = select.select([self.control_in], [], [], 0.05)
+            ready, _, _ = select.select([self.control_in], [], [], 0.01)
             self.reap()
             if not ready:
                 continue

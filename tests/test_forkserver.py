@@ -127,3 +127,17 @@ def test_fresh_kernels_still_grade_hostile_code(tmp_path):
     _full(rows["j_daemon"])
     _full(rows["z_correct"])
     assert not _alive(b"sleep\x002719"), "the daemon outlived its kernel"
+
+
+@needs_bwrap
+def test_a_template_that_does_not_start_falls_back_to_fresh_kernels(tmp_path, monkeypatch):
+    monkeypatch.setattr(forkserver, "SOURCE", "import os\nos._exit(1)\n")   # dies before it is ready
+    monkeypatch.setattr(forkserver, "_templates", {})
+    subs = tmp_path / "submissions"
+    samples.write_submission(subs, "amy", NB, samples.fill(NB))
+    samples.write_submission(subs, "bob", NB, samples.fill(NB, {"head_dim": "def head_dim(d_model, num_heads):\n"
+                                                                "    return d_model // num_heads\n"}))
+    rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", progress=False, jobs=1, limits=LIMITS,
+                                                      isolation="bwrap", kernels="fork")}
+    _full(rows["amy"])
+    assert rows["bob"].score < rows["bob"].max_score and "check_head_dim" in rows["bob"].failed
