@@ -7,8 +7,10 @@ The kernel is started as
 
 so that student code sees only its own work folder (a copy of its notebook) and a read-only Python,
 has no network (the kernel's ZMQ sockets use IPC files in the work folder, not TCP), and dies with every
-process it started when the kernel is stopped (a PID namespace). Where bubblewrap is missing or does
-not work, the kernel runs with the resource limits only, and `isolation()` says so loudly.
+process it started when the kernel is stopped (a PID namespace). With a template (forkserver.py) the
+same sandbox runs `python -c <zygote.py>` instead, which forks the kernels, one notebook at a time.
+Where bubblewrap is missing or does not work, the kernel runs with the resource limits only, and
+`isolation()` says so loudly.
 """
 from __future__ import annotations
 

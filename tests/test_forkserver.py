@@ -42,6 +42,12 @@ SEQUENCE = {   # graded in this order by one worker
 }
 
 
+def _write(subs: Path, cases: dict[str, str]) -> None:
+    """One notebook-01 submission per student, with `cases[student]` as its head_dim cell."""
+    for student, source in cases.items():
+        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+
+
 def test_imports_of_lists_top_level_imports(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import numpy as np\nfrom matplotlib import pyplot as plt\nimport os.path"),
@@ -60,8 +66,7 @@ def sequence(tmp_path_factory):
         pytest.skip("bubblewrap is not installed")
     root = tmp_path_factory.mktemp("forked")
     subs = root / "submissions"
-    for student, source in SEQUENCE.items():
-        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+    _write(subs, SEQUENCE)
     rows = grading.grade(subs, root / "out", cell_timeout=20, progress=False, jobs=1, limits=LIMITS,
                          isolation="bwrap", kernels="fork")
     return {r.student_id: r for r in rows}, root / "out"
@@ -118,8 +123,7 @@ def test_fresh_kernels_still_grade_hostile_code(tmp_path):
                           "        os.execvp('sleep', ['sleep', '2719'])\n    os._exit(0)\n"
                           "time.sleep(0.5)\n" + CORRECT), "z_correct": CORRECT}
     subs = tmp_path / "submissions"
-    for student, source in cases.items():
-        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
+    _write(subs, cases)
     rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", progress=False, jobs=1, limits=LIMITS,
                                                       isolation="bwrap", kernels="fresh")}
     assert rows["d_os_exit"].score == 0 and "head_dim ended the kernel (exit status 3" in rows["d_os_exit"].status
@@ -134,9 +138,7 @@ def test_a_template_that_does_not_start_falls_back_to_fresh_kernels(tmp_path, mo
     monkeypatch.setattr(forkserver, "SOURCE", "import os\nos._exit(1)\n")   # dies before it is ready
     monkeypatch.setattr(forkserver, "_templates", {})
     subs = tmp_path / "submissions"
-    samples.write_submission(subs, "amy", NB, samples.fill(NB))
-    samples.write_submission(subs, "bob", NB, samples.fill(NB, {"head_dim": "def head_dim(d_model, num_heads):\n"
-                                                                "    return d_model // num_heads\n"}))
+    _write(subs, {"amy": CORRECT, "bob": "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"})
     rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", progress=False, jobs=1, limits=LIMITS,
                                                       isolation="bwrap", kernels="fork")}
     _full(rows["amy"])
