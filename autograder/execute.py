@@ -58,14 +58,8 @@ class SandboxedExecute(Execute):
                         disk_mb=self.disk_mb)
         key = (self.resources or {}).get("unique_key", "")
         sandboxed = self.isolation == "bwrap"
-        template = None
         # forking needs the sandbox's PID namespace: the template's reset kills every process in it
-        if sandboxed and self.kernels == "fork":
-            template = forkserver.template(limits, self.preload)
-            if not template.wait_ready():
-                self.log.warning("the kernel template did not start: this notebook gets a fresh kernel")
-                template.close()
-                template = None
+        template = forkserver.ready_template(limits, self.preload) if sandboxed and self.kernels == "fork" else None
         km.configure(limits, sandboxed, SUBMITTED.get(key), template)
         return km
 

@@ -93,10 +93,10 @@ class Template:
             self._dead = True
             self._cond.notify_all()
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> bool:
-        """Has the template imported its modules and said so (False: it died, or hangs)?"""
+    def wait_ready(self) -> bool:
+        """Has the template imported its modules and said so (False: it died, or hangs past READY_TIMEOUT)?"""
         with self._cond:
-            return self._cond.wait_for(lambda: self._ready or self._dead, timeout) and not self._dead
+            return self._cond.wait_for(lambda: self._ready or self._dead, READY_TIMEOUT) and not self._dead
 
     @property
     def alive(self) -> bool:
@@ -155,12 +155,16 @@ class Template:
             os.chmod(os.path.dirname(path), 0o700)
             func(path)
 
-        for entry in list(self.slot.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, onerror=writable)
-            else:
-                entry.unlink(missing_ok=True)
-        return not any(self.slot.iterdir())
+        try:
+            os.chmod(self.slot, 0o700)   # student code owns it, and may have changed that
+            for entry in list(self.slot.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, onerror=writable)
+                else:
+                    entry.unlink(missing_ok=True)
+            return not any(self.slot.iterdir())
+        except OSError:
+            return False
 
     def close(self) -> None:
         with self._cond:
@@ -178,10 +182,12 @@ class Template:
 
 
 _templates: dict[tuple[Limits, tuple[str, ...]], Template] = {}
+_unstartable: set[tuple[Limits, tuple[str, ...]]] = set()
 
 
-def template(limits: Limits, preload: list[str]) -> Template:
-    """This process's template for these limits, started (or restarted, if it died) as needed."""
+def start(limits: Limits, preload: list[str]) -> Template:
+    """This process's template for these limits, started now (it imports in the background) unless
+    one is running."""
     key = (limits, tuple(preload))
     current = _templates.get(key)
     if current is None or not current.alive:
@@ -189,6 +195,23 @@ def template(limits: Limits, preload: list[str]) -> Template:
             current.close()
         current = _templates[key] = Template(limits, list(preload))
     return current
+
+
+def ready_template(limits: Limits, preload: list[str]) -> Template | None:
+    """This process's template for these limits, ready to fork: started (or restarted, after student
+    code killed it) as needed. None when one never got ready here: this worker then starts its kernels
+    fresh, without waiting for a template again."""
+    key = (limits, tuple(preload))
+    if key in _unstartable:
+        return None
+    current = start(limits, preload)
+    if current.wait_ready():
+        return current
+    current.close()
+    _unstartable.add(key)
+    print(f"warning: the kernel template (forked kernels) did not start in worker {os.getpid()}: "
+          "its notebooks get fresh kernels", file=sys.stderr)
+    return None
 
 
 @atexit.register

@@ -1,8 +1,8 @@
 """The kernel template that runs inside a grading worker's sandbox (started as `python -c <this file>`).
 
 It imports what the released notebooks import (numpy, matplotlib, torch, ...) and IPython's kernel
-once, then forks one kernel per notebook, so that a kernel starts in milliseconds instead of the second
-of CPU that a fresh Python spends importing. It never runs student code itself. Between two
+once, then forks one kernel per notebook, so that no kernel spends again the second of CPU that a
+fresh Python spends importing them. It never runs student code itself. Between two
 notebooks, `reset` SIGKILLs every other process of the sandbox's PID namespace (the kernel, its
 children, detached daemons) before the grader empties the work folder, so nothing of one student is
 left for the next. It is not dumpable, so student code (same uid) can't ptrace it, read its memory or

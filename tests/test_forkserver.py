@@ -27,8 +27,12 @@ SEQUENCE = {   # graded in this order by one worker
                         "sys.modules['numpy'].leaked_by = 'a'\n"
                         "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
                         "        os.execvp('sleep', ['sleep', '2718'])\n    os._exit(0)\n" + RANDOM + CORRECT),
+    "a2_locks_its_folder": ("import os\nos.makedirs('d/e')\nopen('d/e/f', 'w').write('x')\n"
+                            "for path in ('d/e', 'd', '.'):\n    os.chmod(path, 0o500)\n" + CORRECT),
     "b_finds_nothing": ("import os, numpy\n"
                         "assert not os.path.exists('leak.txt'), 'a file of the previous student is here'\n"
+                        "assert not os.path.exists('d'), 'a folder of the previous student is here'\n"
+                        "open('mine.txt', 'w').write('my folder is writable')\n"
                         "assert not hasattr(numpy, 'leaked_by'), \"the previous student's numpy is here\"\n"
                         "alive = [p for p in os.listdir('/proc') if p.isdigit()\n"
                         "         and open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'sleep')]\n"
@@ -92,6 +96,7 @@ def _full(row):
 def test_nothing_of_one_student_is_left_for_the_next(sequence):
     rows, out = sequence
     _full(rows["a_leaves_traces"])
+    _full(rows["a2_locks_its_folder"])
     _full(rows["b_finds_nothing"])
     drawn = [re.search(r"RANDOM (\d\.\d+)", (out / "feedback" / s / "01_projections.html").read_text()).group(1)
              for s in ("a_leaves_traces", "b_finds_nothing")]
@@ -135,11 +140,24 @@ def test_fresh_kernels_still_grade_hostile_code(tmp_path):
 
 @needs_bwrap
 def test_a_template_that_does_not_start_falls_back_to_fresh_kernels(tmp_path, monkeypatch):
-    monkeypatch.setattr(forkserver, "SOURCE", "import os\nos._exit(1)\n")   # dies before it is ready
+    started = []
+
+    class Counted(forkserver.Template):
+        def __init__(self, *args):
+            started.append(1)
+            super().__init__(*args)
+
+    monkeypatch.setattr(forkserver, "SOURCE", "import time\ntime.sleep(600)\n")   # never says it is ready
+    monkeypatch.setattr(forkserver, "READY_TIMEOUT", 2)
+    monkeypatch.setattr(forkserver, "Template", Counted)
     monkeypatch.setattr(forkserver, "_templates", {})
+    monkeypatch.setattr(forkserver, "_unstartable", set())
     subs = tmp_path / "submissions"
-    _write(subs, {"amy": CORRECT, "bob": "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"})
+    _write(subs, {"amy": CORRECT, "bob": "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n",
+                  "cal": CORRECT})
     rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", progress=False, jobs=1, limits=LIMITS,
                                                       isolation="bwrap", kernels="fork")}
     _full(rows["amy"])
     assert rows["bob"].score < rows["bob"].max_score and "check_head_dim" in rows["bob"].failed
+    _full(rows["cal"])
+    assert len(started) == 1, "the worker kept starting templates that never got ready"
