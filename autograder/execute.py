@@ -39,6 +39,7 @@ class SandboxedExecute(Execute):
     memory_mb = Integer(4096, help="memory limit of the kernel's processes (MiB)").tag(config=True)
     file_mb = Integer(64, help="largest file student code may write (MiB)").tag(config=True)
     processes = Integer(256, help="processes and threads the kernel may have").tag(config=True)
+    tmp_mb = Integer(256, help="size of the kernel's private /tmp (MiB)").tag(config=True)
     disk_mb = Integer(512, help="what the kernel's work folder may hold (MiB)").tag(config=True)
     max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
     isolation = Unicode("bwrap", help="'bwrap' or 'none' (resource limits only)").tag(config=True)
@@ -54,8 +55,8 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes,
-                        disk_mb=self.disk_mb)
+        limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes, self.tmp_mb,
+                        self.disk_mb)
         key = (self.resources or {}).get("unique_key", "")
         sandboxed = self.isolation == "bwrap"
         # forking needs the sandbox's PID namespace: the template's reset kills every process in it

@@ -145,8 +145,7 @@ def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isola
     preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
     course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation, kernels, preload))
     if isolation == "bwrap" and kernels == "fork":   # its imports run while the first notebook is set up
-        forkserver.start(Limits(limits.notebook_timeout, limits.memory_mb, limits.file_mb, limits.processes,
-                                disk_mb=limits.disk_mb), preload)   # as SandboxedExecute builds them
+        forkserver.start(limits, preload)
     _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url))
 
 

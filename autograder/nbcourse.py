@@ -44,6 +44,7 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     c.SandboxedExecute.memory_mb = limits.memory_mb
     c.SandboxedExecute.file_mb = limits.file_mb
     c.SandboxedExecute.processes = limits.processes
+    c.SandboxedExecute.tmp_mb = limits.tmp_mb
     c.SandboxedExecute.disk_mb = limits.disk_mb
     c.SandboxedExecute.isolation = isolation
     c.SandboxedExecute.kernels = kernels
