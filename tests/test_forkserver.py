@@ -13,7 +13,7 @@ import pytest
 
 from autograder import forkserver, grading, samples, sandbox
 from autograder.sandbox import Limits
-from conftest import NOTEBOOKS
+from conftest import NOTEBOOKS, running
 
 NB = NOTEBOOKS[0]
 LIMITS = Limits(notebook_timeout=120, memory_mb=1024, processes=64)
@@ -76,18 +76,6 @@ def sequence(tmp_path_factory):
     return {r.student_id: r for r in rows}, root / "out"
 
 
-def _alive(cmd: bytes) -> list[str]:
-    """Pids on this machine whose command line starts with `cmd` (split at NULs)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if cmdline.read_bytes().startswith(cmd):
-                found.append(cmdline.parent.name)
-        except OSError:
-            pass
-    return found
-
-
 def _full(row):
     assert row.status == "graded" and row.score == row.max_score > 0, (row.score, row.status, row.failed)
 
@@ -101,7 +89,7 @@ def test_nothing_of_one_student_is_left_for_the_next(sequence):
     drawn = [re.search(r"RANDOM (\d\.\d+)", (out / "feedback" / s / "01_projections.html").read_text()).group(1)
              for s in ("a_leaves_traces", "b_finds_nothing")]
     assert drawn[0] != drawn[1], "two forked kernels drew the same unseeded random numbers"
-    assert not _alive(b"sleep\x002718"), "the daemon outlived its notebook"
+    assert not running("sleep", "2718"), "the daemon outlived its notebook"
 
 
 @needs_bwrap
@@ -135,7 +123,7 @@ def test_fresh_kernels_still_grade_hostile_code(tmp_path):
     assert rows["e_segfault"].score == 0 and "head_dim crashed (segmentation fault)" in rows["e_segfault"].status
     _full(rows["j_daemon"])
     _full(rows["z_correct"])
-    assert not _alive(b"sleep\x002719"), "the daemon outlived its kernel"
+    assert not running("sleep", "2719"), "the daemon outlived its kernel"
 
 
 @needs_bwrap
