@@ -7,27 +7,49 @@ notebook 0. The notebook is still saved, so nbgrader writes the student's feedba
 """
 from __future__ import annotations
 
+import os
+import secrets
+import socket
+import time
 from pathlib import Path
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode
 
-from . import forkserver, guard
+from . import agent, checker, forkserver, rpc
+from .feedback import LEARNER_FRAMES
 from .sandbox import Limits, SandboxKernelManager, describe_exit
 
-STOPPED, NOT_RUN, TAMPERED = "KernelStopped", "NotRun", "TamperedKernel"
+STOPPED, NOT_RUN = "KernelStopped", "NotRun"
 
 #: {notebook stem: the submitted file}, set by the grading worker before each autograde: the file
 #: copied into the sandbox's work folder.
 SUBMITTED: dict[str, Path] = {}
-#: {notebook stem: what the guard had to undo before the test cells}, read by the grading worker.
-TAMPERING: dict[str, list[str]] = {}
+#: {notebook stem: {grade_id: the checker's outcome}}, read by the grading worker.
+OUTCOMES: dict[str, dict] = {}
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[NotebookNode]:
+    """The outputs a check shows in the feedback. They report the checker's verdict; they never make it."""
+    outputs = []
+    if outcome.output:
+        outputs.append(NotebookNode(output_type="stream", name="stdout", text=outcome.output))
+    if learner_output:
+        outputs.append(NotebookNode(output_type="stream", name="stdout",
+                                    text="[printed by your code while this check ran]\n" + learner_output))
+    if not outcome.passed:
+        error = _error(outcome.ename, outcome.evalue)
+        if outcome.learner_trace:
+            error.traceback.append(LEARNER_FRAMES + "\n" + outcome.learner_trace)
+        outputs.append(error)
+    return outputs
 
 
 def cell_label(cell: NotebookNode, index: int) -> str:
@@ -46,6 +68,7 @@ class SandboxedExecute(Execute):
     kernels = Unicode("fork", help="'fork': fork kernels from a template sandbox that has imported `preload` "
                       "(forkserver.py); 'fresh': a new sandbox and Python per notebook").tag(config=True)
     preload = List(Unicode(), help="modules the kernel template imports once").tag(config=True)
+    source_dir = Unicode("", help="the source notebooks (with hidden tests) the checker runs").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -65,47 +88,110 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        self._fatal, self._output_size, self._guarded = None, {}, False
+        self._fatal, self._output_size = None, {}
         self._key = (resources or {}).get("unique_key", "")
-        TAMPERING[self._key] = []
-        return super().preprocess(nb, resources, km)
+        self._sock, self._sock_path = None, ""
+        self.outcomes: dict[str, checker.Outcome] = {}
+        OUTCOMES[self._key] = self.outcomes
+        source = Path(self.source_dir) / f"{self._key}.ipynb" if self.source_dir else None
+        self._checker = checker.Checker(checker.spec_for(source)) if source and source.is_file() else None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._sock is not None:
+                self._sock.close()
+                Path(self._sock_path).unlink(missing_ok=True)
 
-    def _guard(self, cell: NotebookNode, index: int) -> None:
-        """Install the guard before the first cell; run it before each graded test cell (guard.py)."""
-        if not self._guarded:
-            expression, nonce = guard.setup_expression(), None
-            self._guarded = True
-        elif cell.metadata.get("nbgrader", {}).get("grade"):
-            nonce = guard.new_nonce()
-            expression = guard.check_expression(nonce)
-        else:
-            return
-        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions={"guard": expression})
-        reply = self.wait_for_reply(msg_id)
-        found = guard.read_reply(reply or {}, nonce) if nonce else []
-        if nonce is None and (reply or {}).get("content", {}).get("user_expressions", {}).get(
-                "guard", {}).get("status") != "ok":
-            found = ["the grader's guard could not be installed"]
-        for f in found:
-            note = f"before {cell_label(cell, index)}: {f}"
-            if not any(n.endswith(f) for n in TAMPERING[self._key]):
-                TAMPERING[self._key].append(note)
+    def _listener(self) -> socket.socket | None:
+        """The socket the learner's kernel connects to for each check, in its work folder (made once per
+        notebook by the grader; the kernel can only connect to it)."""
+        if self._sock is None:
+            work = getattr(self.km, "_workdir", None)
+            if work is None:
+                return None
+            path = Path(work) / f".grader-{secrets.token_hex(8)}.sock"
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(str(path))
+            os.chmod(path, 0o777)   # the kernel may run as a uid of its own
+            sock.listen(1)
+            self._sock, self._sock_path = sock, str(path)
+        return self._sock
 
-    def _canary(self, cell: NotebookNode, index: int) -> None:
-        """A passing test cell counts only if the kernel still fails a canary's checks (guard.py)."""
-        if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return
-        nonce = guard.new_nonce()
-        probe = NotebookNode(cell_type="code", source=guard.canary_source(nonce, guard.canary_value()),
-                             metadata={}, outputs=[], execution_count=None)
-        probe = self.execute_cell(probe, index, store_history=False)
-        self.nb.cells[index] = cell   # execute_cell put the probe in the test cell's place
-        wrong = guard.canary_verdict(probe.get("outputs", []), nonce)
-        if wrong:
-            if not any("the canary failed" in n for n in TAMPERING[self._key]):   # once per notebook
-                TAMPERING[self._key].append(f"after {cell_label(cell, index)}: the canary failed: {wrong}")
-            cell.setdefault("outputs", []).append(_error(
-                TAMPERED, f"this kernel cannot be trusted to run checks: {wrong}, so this cell scores 0"))
+    def _run_check(self, cell: NotebookNode, index: int) -> NotebookNode:
+        """Run a graded check in the trusted checker (checker.py); the learner's kernel only answers it."""
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        deadline = time.monotonic() + self.timeout
+        listener = self._listener()
+        if listener is None:
+            raise RuntimeError("no work folder for the kernel: checks need the sandbox's kernel manager")
+        msg_id = self.kc.execute(agent.serve_code(self._sock_path, self.timeout), silent=True,
+                                 store_history=False, allow_stdin=False)
+        outcome, learner_output = None, ""
+        conn, reply = self._accept(listener, msg_id, deadline)
+        if conn is None:
+            why = "it answered without connecting" if reply else "it did not connect in time"
+            outcome = checker.Outcome(False, ename="KernelUnreachable", evalue=(
+                f"the grader could not reach your notebook's kernel to run this check ({why}: did your code "
+                "change Python's socket module, IPython, or leave the kernel busy?), so this check scores 0"))
+        if conn is not None:
+            peer = checker.TrustedPeer(conn)
+            peer.deadline = deadline
+            try:
+                outcome = self._checker.run(grade_id, peer)
+                learner_output = peer.request("done")
+            except rpc.RemoteError as err:
+                if time.monotonic() >= deadline:
+                    raise CellTimeoutError(f"check {grade_id} timed out") from None
+                if not self._kernel_alive():
+                    raise DeadKernelError("the kernel died during a check") from None
+                outcome = checker.Outcome(False, ename="KernelUnreachable", evalue=(
+                    f"your notebook's kernel stopped answering the grader during this check ({err}), "
+                    "so this check scores 0"))
+            finally:
+                conn.close()
+        if not self._kernel_alive():
+            raise DeadKernelError("the kernel died during a check")
+        if reply is None:
+            self.wait_for_reply(msg_id, cell)
+        cell.outputs = _check_outputs(outcome, learner_output if isinstance(learner_output, str) else "")
+        self.outcomes[grade_id] = outcome
+        return cell
+
+    def _accept(self, listener: socket.socket, msg_id: str, deadline: float) -> tuple[socket.socket | None, dict | None]:
+        """The agent's connection, or (None, its execute reply) when the kernel answered without connecting
+        (the agent failed), or (None, None) when the kernel neither connected nor answered in time."""
+        listener.settimeout(0.2)
+        while time.monotonic() < deadline:
+            try:
+                return listener.accept()[0], None
+            except OSError:
+                pass
+            if not self._kernel_alive():
+                raise DeadKernelError("the kernel died before a check")
+            while run_sync(self.kc.shell_channel.msg_ready)():
+                msg = run_sync(self.kc.shell_channel.get_msg)(timeout=1)
+                if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                    return None, msg
+        raise CellTimeoutError("the kernel did not start the check in time")
+
+    def _kernel_alive(self) -> bool:
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:   # noqa: BLE001
+            return False
+
+    def _run_in_kernel(self, cell: NotebookNode, index: int) -> NotebookNode:
+        """A check of *how* the learner computed something (checker.LEARNER_SIDE) runs in the learner's
+        kernel, outside IPython's history; stderr and displayed values never decide its score."""
+        cell = self.execute_cell(cell, index, store_history=False)
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                out["name"] = "stdout"
+            if out.get("output_type") != "execute_result":
+                kept.append(out)
+        cell.outputs = kept
+        return cell
 
     def _stop(self, cell: NotebookNode, index: int, cause: str) -> None:
         self._fatal = f"{cell_label(cell, index)} {cause}"
@@ -128,12 +214,13 @@ class SandboxedExecute(Execute):
                 cell.outputs = [_error(NOT_RUN, f"not run: {self._fatal}")]
             return cell, resources
         try:
-            if cell.cell_type == "code":
-                self._guard(cell, index)
-            if cell.metadata.get("nbgrader", {}).get("grade"):
-                # not in IPython's history (In, _ih), where later student cells could print the hidden tests
-                cell = self.execute_cell(cell, index, store_history=False)
-                self._canary(cell, index)
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
+                if self._checker is not None and grade_id in self._checker.spec.checks \
+                        and grade_id not in checker.LEARNER_SIDE:
+                    cell = self._run_check(cell, index)
+                else:
+                    cell = self._run_in_kernel(cell, index)
             else:
                 cell, resources = super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:

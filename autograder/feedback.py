@@ -3,7 +3,7 @@
 nbgrader's feedback shows each test cell's full source and traceback; both contain the hidden tests.
 `HideHiddenTests` (also run by `nbgrader generate_feedback`, see nbcourse.py) removes the hidden block
 from the source and reduces a failing test cell's traceback to its last line, the sentence that names
-the mistake. `FeedbackWriter` writes the page with nbgrader's own template and preprocessors.
+the mistake (and the learner's own frames, when the learner's code raised). `FeedbackWriter` writes the page with nbgrader's own template and preprocessors.
 """
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
+from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import GetGrades
 from traitlets import Bool
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 NOTE = "# (hidden checks run here when your notebook is graded)\n"
+LEARNER_FRAMES = "Raised in your code:"
 
 
 class HideHiddenTests(Preprocessor):
@@ -29,9 +31,16 @@ class HideHiddenTests(Preprocessor):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = HIDDEN.sub(NOTE, cell.source)
             for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}"]
+                if out.get("output_type") == "error":   # the checker adds the learner's own frames, if any
+                    mine = [t for t in out.get("traceback", []) if str(t).startswith(LEARNER_FRAMES)]
+                    out["traceback"] = [f"{out.get('ename', 'Error')}: {out.get('evalue', '')}", *mine]
         return cell, resources
+
+
+class Sanitize(SanitizeHTML):
+    """nbconvert's SanitizeHTML, on (for `nbgrader generate_feedback` too): learner HTML outputs and markdown
+    lose scripts, event-handler attributes and iframes; an instructor opens these pages, often in formgrader."""
+    enabled = Bool(True)
 
 
 NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
@@ -67,7 +76,7 @@ class FeedbackWriter:
         self.exporter = FeedbackHTML(
             template_name="feedback", extra_template_basedirs=[os.path.join(formgrader, "templates")],
             extra_template_paths=[os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")])
-        for pre in (GetGrades(), HideHiddenTests(), CSSHTMLHeaderPreprocessor()):
+        for pre in (GetGrades(), HideHiddenTests(), Sanitize(), CSSHTMLHeaderPreprocessor()):
             self.exporter.register_preprocessor(pre, enabled=True)
 
     def write(self, graded_notebook: str, student_id: str, assignment: str, dest: str) -> None:

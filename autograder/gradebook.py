@@ -11,12 +11,10 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .names import safe_id
+from .outcome import Result
 from .paths import ASSIGNMENT
-
-if TYPE_CHECKING:
-    from .grading import Result
 
 
 def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
@@ -39,8 +37,8 @@ def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
         with Gradebook(f"sqlite:///{path}") as gb:
             known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
             for student_id, rows in sorted(by_student.items()):
-                gb.update_or_create_student(student_id)
-                submission = gb.add_submission(ASSIGNMENT, student_id)
+                gb.update_or_create_student(safe_id(student_id))
+                submission = gb.add_submission(ASSIGNMENT, safe_id(student_id))
                 notebooks = {nb.name: nb for nb in submission.notebooks}
                 for r in rows:
                     stem = Path(r.notebook).stem

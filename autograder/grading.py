@@ -10,7 +10,6 @@ import warnings
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -19,28 +18,11 @@ from tqdm import tqdm
 from . import execute, forkserver, repair, sandbox, scan
 from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
-from .intake import Submission, collect
+from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
+from .outcome import Outcome, Result
 from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
 from .sandbox import Limits
-
-
-@dataclass
-class Result:
-    student_id: str
-    notebook: str
-    score: float
-    max_score: float
-    status: str
-    #: test cells that lost points: {grade_id: "ErrorType: message"}
-    failed: dict[str, str] = field(default_factory=dict)
-    #: per test cell: {grade_id: [score, max_score]}
-    cells: dict[str, list[float]] = field(default_factory=dict)
-    feedback: str = ""
-    #: what the instructor should look at: suspicious code, no sandbox (never changes the score)
-    flags: list[str] = field(default_factory=list)
-    #: what was repaired in the notebook before grading (repair.py), also shown atop its feedback
-    repairs: list[str] = field(default_factory=list)
 
 
 def _error_line(output: dict) -> str:
@@ -78,23 +60,31 @@ def _max_scores(course: NbgraderCourse, notebook: str) -> float:
 
 
 def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission], log: str) -> list[Result]:
+    key = safe_id(student_id)   # nbgrader's folders and gradebook see the safe form; the Result keeps the id
     from nbgrader.api import Gradebook, MissingEntry
 
     results = []
     with Gradebook(course.config.CourseDirectory.db_url) as gb:
         for sub in subs:
             stem = Path(sub.notebook).stem
-            graded = course.autograded_notebook(student_id, sub.notebook)
+            graded = course.autograded_notebook(key, sub.notebook)
             try:
-                entry = gb.find_submission_notebook(stem, ASSIGNMENT, student_id)
+                entry = gb.find_submission_notebook(stem, ASSIGNMENT, key)
             except MissingEntry:
                 entry = None
             if entry is None or not graded.exists():
                 why = log.strip().splitlines()[-1] if log.strip() else "nbgrader produced no graded notebook"
                 results.append(Result(student_id, sub.notebook, 0.0, _max_scores(course, sub.notebook),
-                                      f"not graded: autograde failed ({why})"))
+                                      f"not graded: autograde failed ({why})", outcome=Outcome.FAILED))
                 continue
             tests, others, fatal = _cell_errors(nbformat.read(graded, as_version=4))
+            verdicts = execute.OUTCOMES.get(stem, {})
+            for g in entry.grades:   # the checker's verdict is the score, whatever nbgrader read from outputs
+                if g.name in verdicts and g.max_score:
+                    g.auto_score, g.manual_score = (float(g.max_score) if verdicts[g.name].passed else 0.0), None
+                    if not verdicts[g.name].passed:
+                        tests[g.name] = f"{verdicts[g.name].ename}: {verdicts[g.name].evalue}"
+            gb.db.commit()
             cells = {g.name: [float(g.score or 0), float(g.max_score)] for g in entry.grades if g.max_score}
             failed = {gid: tests.get(gid, "lost points") for gid, (s, m) in cells.items() if s < m}
             status = "graded" + "".join(f"; {x}" for x in [*others, fatal] if x)
@@ -105,30 +95,31 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
                 cells = {gid: [0.0, m] for gid, (_, m) in cells.items()}
             score = 0.0 if fatal else float(entry.score)
             results.append(Result(student_id, sub.notebook, score, float(entry.max_score), status, failed, cells,
-                                  flags=execute.TAMPERING.get(stem, [])))
+                                  outcome=Outcome.STOPPED if fatal else Outcome.GRADED))
     return results
 
 
 def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission], out: Path,
                   feedback: FeedbackWriter) -> list[Result]:
     """Autograde one student's readable notebooks; write their feedback to out/feedback/<student_id>/."""
-    target = course.submitted_dir(student_id)
+    key = safe_id(student_id)   # `josé`, `Jane Doe`: nbgrader and the file system get a safe form
+    target = course.submitted_dir(key)
     target.mkdir(parents=True, exist_ok=True)
     execute.SUBMITTED.clear()
-    execute.TAMPERING.clear()
+    execute.OUTCOMES.clear()
     for sub in subs:
         nbformat.write(sub.nb, target / sub.notebook)
         execute.SUBMITTED[Path(sub.notebook).stem] = target / sub.notebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        done = course.api.autograde(ASSIGNMENT, student_id, force=True, create=True)
+        done = course.api.autograde(ASSIGNMENT, key, force=True, create=True)
         results = _read_results(course, student_id, subs, done.get("error", "") + done.get("log", ""))
         for r in results:
-            graded = course.autograded_notebook(student_id, r.notebook)
-            if r.status.startswith("graded") and graded.exists():
-                dest = out / "feedback" / student_id / (Path(r.notebook).stem + ".html")
+            graded = course.autograded_notebook(key, r.notebook)
+            if r.outcome in (Outcome.GRADED, Outcome.STOPPED) and graded.exists():
+                dest = out / "feedback" / key / (Path(r.notebook).stem + ".html")
                 try:
-                    feedback.write(str(graded), student_id, ASSIGNMENT, str(dest))
+                    feedback.write(str(graded), key, ASSIGNMENT, str(dest))
                     r.feedback = str(dest.relative_to(out))
                 except Exception as err:  # noqa: BLE001 - the grade stands without its page
                     r.status += f"; no feedback page ({type(err).__name__}: {err})"
@@ -153,8 +144,8 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
     try:
         return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
     except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
-        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err})")
-                for s in subs]
+        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err})",
+                       outcome=Outcome.FAILED) for s in subs]
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
@@ -183,8 +174,8 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
                 try:
                     results.extend(fut.result())
                 except Exception as err:  # the worker process itself died
-                    results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})")
-                                   for s in subs)
+                    results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})",
+                                          outcome=Outcome.FAILED) for s in subs)
                 bar.set_postfix_str(sid)
                 bar.update()
     bar.close()
@@ -235,7 +226,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
     subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
     out.mkdir(parents=True, exist_ok=True)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
-    refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem) for s in subs if s.problem]
+    refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]
     by_student: dict[str, list[Submission]] = {}
     for sub in subs:
         if not sub.problem:
@@ -261,7 +252,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         for r in results:
             r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
             r.repairs = repairs.get((r.student_id, r.notebook), [])
-            if isolation == "none" and r.status.startswith("graded"):
+            if isolation == "none" and r.outcome in (Outcome.GRADED, Outcome.STOPPED):
                 r.flags.append("not sandboxed")
             if not r.max_score:
                 r.max_score = max_scores.get(r.notebook, 0.0)

@@ -1,12 +1,18 @@
 """Find and read submissions: `SUBMISSIONS/<student_id>/<notebook>.ipynb`, LMS downloads, zips.
 
 Notebooks are parsed here, before nbgrader sees them, so that a broken file becomes a clear status for
-one student instead of an exception in the middle of a batch.
+one student instead of an exception in the middle of a batch. Every file gets exactly one row: graded, or with
+the reason it was not (a set-aside duplicate is named in the flags of the row of the file that was graded).
+Hidden files and folders (`.ipynb_checkpoints/`, `.DS_Store`) and `__MACOSX/` are ignored. Links are never
+followed. Whose a file is comes from the top of the layout only (lms.py).
 """
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -14,8 +20,13 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from . import lms
+from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+#: A notebook larger than this is refused before it is parsed (its outputs, usually).
+MAX_NOTEBOOK_MIB = 20
+MAX_NOTEBOOK_BYTES = MAX_NOTEBOOK_MIB << 20
+#: A course notebook has about 30 cells; a notebook with more than this is refused (repair and grading time).
+MAX_CELLS = 2_000
 
 
 @dataclass
@@ -25,12 +36,36 @@ class Submission:
     path: Path
     nb: nbformat.NotebookNode | None = None
     problem: str | None = None   # why it can't be graded, if it can't
-    notes: list[str] = field(default_factory=list)   # late, duplicates set aside
+    notes: list[str] = field(default_factory=list)   # late, renamed, duplicates set aside
+    source: str = ""        # the file's path inside SUBMISSIONS (or the zip)
+    set_aside: list[str] = field(default_factory=list)   # paths of the duplicates this row stands for
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
-    """Parse a submitted notebook; raise ValueError with a sentence a person understands."""
-    raw = path.read_bytes()
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, without following a link, waiting on a pipe or reading more than `limit`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise ValueError(f"not graded: could not open the file ({err.strerror or err})") from None
+    with open(fd, "rb", closefd=True) as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not graded: not a regular file")
+        if st.st_size > limit:
+            raise ValueError(lms.too_large(st.st_size, limit))
+        try:
+            raw = f.read(limit + 1)
+        except OSError as err:
+            raise ValueError(f"not graded: could not read the file ({err.strerror or err})") from None
+    if len(raw) > limit:
+        raise ValueError(lms.too_large(len(raw), limit))
+    return raw
+
+
+def read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNode:
+    """Parse a submitted notebook (refused unread over `limit` bytes, default MAX_NOTEBOOK_BYTES); raise
+    ValueError with a sentence a person understands."""
+    raw = _read_bytes(path, MAX_NOTEBOOK_BYTES if limit is None else limit)
     if not raw.strip():
         raise ValueError("invalid notebook: the file is empty")
     try:
@@ -41,75 +76,146 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"invalid notebook: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("invalid notebook: its JSON is nested too deeply to read") from None
     if not isinstance(data, dict) or "cells" not in data:
         raise ValueError("invalid notebook: the JSON has no 'cells' list, so it is not a Jupyter notebook")
+    if isinstance(data["cells"], list) and len(data["cells"]) > MAX_CELLS:
+        raise ValueError(f"not graded: too many cells: {len(data['cells'])}, limit {MAX_CELLS}; delete the cells "
+                         "you don't need and hand it in again")
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
         nbformat.validate(nb)
+    except (RecursionError, MemoryError):
+        raise ValueError("invalid notebook: it is nested too deeply to read") from None
     except Exception as err:  # nbformat raises several types for bad structure
-        raise ValueError(f"invalid notebook: {type(err).__name__}: {str(err).splitlines()[0]}") from None
+        raise ValueError(f"invalid notebook: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
     return nb
 
 
-def _resolve(found: list[lms.Found]) -> list[lms.Found]:
-    """One file per student and notebook: the highest resubmission number wins, then the newest file,
-    then the last name in sort order. The winner's notes say what was set aside."""
-    groups: dict[tuple[str, str], list[lms.Found]] = {}
-    for f in found:
-        groups.setdefault((f.student_id, f.notebook), []).append(f)
-    kept = []
-    for (_, notebook), files in groups.items():
-        files.sort(key=lambda f: (f.version, f.path.stat().st_mtime if f.path.exists() else 0, str(f.path)))
-        winner = files[-1]
-        if len(files) > 1 and winner.problem is None:
-            others = ", ".join(f.path.name for f in files[:-1])
-            winner.notes.append(f"{len(files)} files for {notebook}: graded {winner.path.name} "
-                                f"(latest resubmission), set aside {others}")
-            kept.append(winner)
-        else:
-            kept.extend(files if winner.problem else [winner])
-    return kept
+def _printable(name: str) -> tuple[str, bool]:
+    """A name from the file system as text, and whether it was valid UTF-8."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text, text == name
 
 
-def _collect_folder(folder: Path, known: list[str], id_regex: re.Pattern | None) -> list[Submission]:
-    found = []
-    for path in sorted(folder.rglob("*.ipynb")):
-        rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        f = lms.identify(PurePosixPath(rel.as_posix()), known, id_regex)
-        f.path = path
-        found.append(f)
-    subs = []
-    for f in sorted(_resolve(found), key=lambda f: (f.student_id, f.notebook)):
-        sub = Submission(f.student_id, f.notebook, f.path, notes=f.notes, problem=f.problem)
-        if sub.problem:
-            pass
-        elif not STUDENT_ID.match(sub.student_id):
-            sub.problem = "not graded: the folder name is not a usable student id (letters, digits, . _ @ + -)"
-        elif sub.notebook not in known:
-            sub.problem = f"not graded: unknown notebook (expected one of {', '.join(known)})"
+def _walk(root: Path) -> list[lms.Entry]:
+    """Every file under `root`, without following links (a link is an entry of its own, never graded)."""
+    entries: list[lms.Entry] = []
+
+    def entry(path: Path, problem: str | None = None, kind: str = "other", mtime: float = 0.0) -> None:
+        rel, ok = _printable(path.relative_to(root).as_posix())
+        if lms.hidden(PurePosixPath(rel)):
+            return
+        if not ok:
+            problem, kind = f"not graded: {rel}: the name is not valid UTF-8 text", "other"
+        entries.append(lms.Entry(rel, path if kind == "file" else None, mtime, problem, kind))
+
+    def failed(err: OSError) -> None:
+        if err.filename and Path(err.filename) != root:
+            entry(Path(err.filename), f"not graded: could not read the folder ({err.strerror or err})")
         else:
+            raise SystemExit(f"{root} could not be read ({err.strerror or err})")
+
+    link = "not graded: {}: a link, not a file; links are never followed"
+    for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__MACOSX"]
+        for name in list(dirnames):
+            if (here / name).is_symlink():
+                entry(here / name, link.format((here / name).relative_to(root).as_posix()))
+                dirnames.remove(name)
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = here / name
             try:
-                sub.nb = read_notebook(f.path)
-            except ValueError as err:
-                sub.problem = str(err)
-        subs.append(sub)
-    return subs
+                st = os.lstat(path)
+            except OSError as err:
+                entry(path, f"not graded: could not read the file ({err.strerror or err})")
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                entry(path, link.format(path.relative_to(root).as_posix()))
+            elif not stat.S_ISREG(st.st_mode):
+                entry(path, f"not graded: {path.relative_to(root).as_posix()}: not a regular file")
+            else:
+                entry(path, kind="file", mtime=st.st_mtime)
+    return entries
+
+
+def _why(e: lms.Entry, f: lms.Found, known: list[str]) -> str | None:
+    """Why the file can't even be a candidate for the notebook it names (None: it can)."""
+    if e.kind != "file":
+        return e.problem
+    if not looks_like_notebook(PurePosixPath(e.rel).name):
+        return f"not graded: {e.rel}: not a notebook (expected one of {', '.join(known)})"
+    if f.problem:
+        return f.problem
+    if not valid_id(f.student_id):
+        return ("not graded: the folder name is not a usable student id (letters, digits, spaces and . _ @ + - ' , "
+                "( ) &, starting with a letter or digit)")
+    if f.notebook not in known:
+        return f"not graded: unknown notebook (expected one of {', '.join(known)})"
+    return None
+
+
+def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re.Pattern | None) -> list[Submission]:
+    """One Submission per entry, except duplicates, which the graded file's row names (see _winner)."""
+    top = None if id_regex else lms.wrapper([PurePosixPath(e.rel) for e in entries if e.kind != "unsafe"])
+    groups: dict[tuple[str, str], list[tuple[lms.Entry, lms.Found]]] = {}
+    rows: list[Submission] = []
+    for e in entries:
+        rel = PurePosixPath(e.rel)
+        if e.kind == "unsafe":
+            f = lms.Found("?", e.rel, Path(e.rel))
+        else:
+            f = lms.identify(PurePosixPath(*rel.parts[1:]) if top else rel, known, id_regex)
+        if (problem := _why(e, f, known)) is not None:
+            where = e.path or (base if e.kind == "unsafe" else base / e.rel)   # where it is, for a person to look
+            rows.append(Submission(f.student_id, f.notebook, where, problem=problem, notes=f.notes, source=e.rel))
+        else:
+            groups.setdefault((f.student_id, f.notebook), []).append((e, f))
+    graded = [_winner(files, base) for files in groups.values()]
+    used = {(s.student_id, s.notebook) for s in graded}
+    for sub in sorted(rows, key=lambda s: s.source):   # one row per (student, notebook): grading keys on it
+        names = itertools.chain([sub.notebook, sub.source], (f"{sub.source} [{k}]" for k in itertools.count(2)))
+        sub.notebook = next(name for name in names if (sub.student_id, name) not in used)
+        used.add((sub.student_id, sub.notebook))
+    return sorted(graded + rows, key=lambda s: (s.student_id, s.notebook))
+
+
+def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
+    """One file per student and notebook: the highest resubmission number wins, then the newest file, then the
+    last path in sort order, even when it is broken. Its row's notes say what was set aside, by path."""
+    files.sort(key=lambda ef: (ef[1].version, ef[0].mtime, ef[0].rel))
+    e, f = files[-1]
+    sub = Submission(f.student_id, f.notebook, e.path or base / e.rel, problem=e.problem, notes=list(f.notes),
+                     source=e.rel, set_aside=[o.rel for o, _ in files[:-1]])
+    if sub.set_aside:
+        rest = files[:-1]
+        why = ("latest resubmission" if f.version > max(o.version for _, o in rest) else
+               "newest file" if e.mtime > max(o.mtime for o, _ in rest) else "last in name order")
+        sub.notes.append(f"{len(files)} files for {f.notebook}: graded {e.rel} ({why}), "
+                         f"set aside {', '.join(sub.set_aside)}")
+    if sub.problem is None:
+        try:
+            sub.nb = read_notebook(sub.path)
+        except ValueError as err:
+            sub.problem = str(err)
+        except Exception as err:  # noqa: BLE001 - whatever else one file raises, it never stops the batch
+            sub.problem = f"invalid notebook: {type(err).__name__}: {str(err)[:200]}"
+    return sub
 
 
 def collect(source: Path, known: list[str], id_regex: str | None = None) -> list[Submission]:
-    """Every submitted notebook under `source` (a folder or a zip; layouts in lms.py), parsed; unknown,
-    unreadable or unattributable files get a problem, so they are reported, not dropped."""
+    """Every file under `source` (a folder or a zip; layouts in lms.py), each in exactly one Submission:
+    readable notebooks parsed; unknown, unreadable, oversized or unattributable files with a problem, so they
+    are reported, not dropped."""
     pattern = re.compile(id_regex) if id_regex else None
     if source.is_file() and source.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="mha-intake-") as tmp:
-            skipped = lms.safe_extract(source, Path(tmp))
-            subs = _collect_folder(Path(tmp), known, pattern)
-        return subs + [Submission("?", name.split(":")[0], source, problem=f"not graded: skipped in the zip ({name})")
-                       for name in skipped]
+            return _gather(lms.safe_extract(source, Path(tmp), MAX_NOTEBOOK_BYTES), source, known, pattern)
     if not source.is_dir():
         raise SystemExit(f"{source} is not a folder: expected SUBMISSIONS/<student_id>/<notebook>.ipynb, "
                          "an LMS download folder or a .zip")
-    return _collect_folder(source, known, pattern)
+    return _gather(_walk(source), source, known, pattern)

@@ -1,31 +1,35 @@
 """Whose notebook is this? Submission layouts: one folder per student, Canvas and Moodle downloads, zips.
 
+Whose a file is comes from the top of the layout only, never from a folder or name deeper down:
 - `SUBMISSIONS/<student_id>/<notebook>.ipynb`: the student id is the folder name.
 - Canvas ("Download submissions"): flat files `smithjane_12345_67890_01_projections.ipynb`, late ones
   `smithjane_LATE_12345_67890_...`, resubmissions `..._01_projections-1.ipynb`: student `smithjane_12345`.
 - Moodle: folders `Jane Smith_12345_assignsubmission_file_/01_projections.ipynb`: student `janesmith_12345`.
 - anything else: `--id-regex` with a named group `student` (and optionally `notebook`), matched against
   the path inside SUBMISSIONS, e.g. `(?P<student>[a-z]+\\d+)-(?P<notebook>.+\\.ipynb)`.
+A file deeper in a student's folder, or one named like another student's Canvas file, is that student's file
+at most, and is not graded. One folder around the whole download (`submissions/<student>/...`, as when a
+folder is zipped) is looked through, when it holds only student folders and Canvas files of 2 or more students.
 
-A zip of any of these is unpacked first, safely (no absolute or `..` paths, no links, size limits).
+A zip of any of these is read safely: its notebooks are unpacked to numbered files (no member name touches the
+file system), no absolute or `..` paths, no links, size limits; a member that can't be unpacked gets a row.
 """
 from __future__ import annotations
 
-import os
 import re
 import stat
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .names import looks_like_notebook, normalise, split_version  # noqa: F401 - split_version: public here before
+
 CANVAS = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
-#: "01_projections-1.ipynb" (Canvas resubmission) and "01_projections (1).ipynb" (browser copy)
-VERSION = re.compile(r"^(?P<stem>.+?)(?:-(?P<dash>\d+)| \((?P<paren>\d+)\))$")
 
 MAX_ZIP_BYTES = 2 << 30       # uncompressed, all members together
-MAX_NOTEBOOK_BYTES = 50 << 20
 MAX_MEMBERS = 20_000
 
 
@@ -39,48 +43,86 @@ class Found:
     problem: str | None = None
 
 
+@dataclass
+class Entry:
+    """One file of SUBMISSIONS (a folder or a zip), before anyone has said whose it is."""
+    rel: str                   # its path inside SUBMISSIONS, '/'-separated
+    path: Path | None = None   # where to read it, if it can be read
+    mtime: float = 0.0
+    problem: str | None = None  # why it can't be graded, known without reading it
+    kind: str = "file"         # "file"; "other": never graded (a link...); "unsafe": its name can't be trusted
+
+
+def hidden(rel: PurePosixPath) -> bool:
+    """`.ipynb_checkpoints/`, `.DS_Store`, `__MACOSX/`: ignored, no row."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
+
+
+def too_large(size: int, limit: int) -> str:
+    return (f"not graded: too large: {size / 2**20:.1f} MiB, limit {limit >> 20} MiB; clear the outputs "
+            "(Edit -> Clear All Outputs) and hand it in again")
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower()) or "student"
 
 
-def split_version(file_name: str) -> tuple[str, int]:
-    """("01_projections.ipynb", 1) for "01_projections-1.ipynb" or "01_projections (1).ipynb"."""
-    path = PurePosixPath(file_name)
-    m = VERSION.match(path.stem)
-    if not m:
-        return file_name, 0
-    return m["stem"] + path.suffix, int(m["dash"] or m["paren"])
+def _canvas_student(m: re.Match) -> str:
+    return f"{m['name'].lower()}_{m['uid']}"
 
 
-def _normalise(file_name: str, known: list[str]) -> tuple[str, int]:
-    if file_name in known:
-        return file_name, 0
-    base, version = split_version(file_name)
-    return (base, version) if base in known else (file_name, 0)
+def owner_of(folder: str) -> str:
+    """The student whose folder this is: a Moodle folder's student, or the folder name."""
+    moodle = MOODLE.match(folder)
+    return f"{_slug(moodle['name'])}_{moodle['uid']}" if moodle else folder
+
+
+def wrapper(rels: list[PurePosixPath]) -> str | None:
+    """The one folder that wraps a whole download, if there is one (see the module docstring)."""
+    if not rels or any(len(r.parts) < 2 for r in rels) or len({r.parts[0] for r in rels}) != 1:
+        return None
+    top = rels[0].parts[0]
+    canvas = [CANVAS.match(r.name) for r in rels if len(r.parts) == 2]
+    folders = {r.parts[1] for r in rels if len(r.parts) > 2}
+    if MOODLE.match(top) or not all(canvas):
+        return None
+    many = len({_canvas_student(m) for m in canvas} | folders) >= 2 or any(MOODLE.match(f) for f in folders)
+    return top if many else None
 
 
 def identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None = None) -> Found:
-    """Who handed in the notebook at `rel` (relative to SUBMISSIONS), and which notebook it is."""
+    """Who handed in the file at `rel` (relative to SUBMISSIONS), and which notebook it is."""
     if id_regex is not None:
         m = id_regex.fullmatch(str(rel))
         if not m or not m.groupdict().get("student"):
-            return Found("?", rel.name, Path(rel), problem=f"not graded: {rel} does not match --id-regex")
-        notebook, version = _normalise(m.groupdict().get("notebook") or rel.name, known)
-        return Found(m["student"], notebook, Path(rel), version)
+            return Found("?", str(rel), Path(rel), problem=f"not graded: {rel} does not match --id-regex")
+        notebook, version, notes = normalise(m.groupdict().get("notebook") or rel.name, known)
+        return Found(m["student"], notebook, Path(rel), version, notes)
     canvas = CANVAS.match(rel.name)
-    if canvas:
-        notebook, version = _normalise(canvas["file"], known)
-        notes = ["handed in late (Canvas)"] if canvas["late"] else []
-        return Found(f"{canvas['name'].lower()}_{canvas['uid']}", notebook, Path(rel), version, notes)
-    if len(rel.parts) >= 2:
-        folder = rel.parts[-2]
-        moodle = MOODLE.match(folder)
-        student = f"{_slug(moodle['name'])}_{moodle['uid']}" if moodle else folder
-        notebook, version = _normalise(rel.name, known)
-        return Found(student, notebook, Path(rel), version)
-    return Found("?", rel.name, Path(rel), problem=(
-        f"not graded: can't tell whose file {rel.name} is (not <student>/<notebook>, Canvas or Moodle naming; "
-        "see --id-regex)"))
+    if len(rel.parts) == 1:
+        if not canvas:
+            return Found("?", rel.name, Path(rel), problem=(
+                f"not graded: can't tell whose file {rel.name} is (not <student>/<notebook>, Canvas or Moodle "
+                "naming; see --id-regex)"))
+        notebook, version, notes = normalise(canvas["file"], known)
+        late = ["handed in late (Canvas)"] if canvas["late"] else []
+        return Found(_canvas_student(canvas), notebook, Path(rel), version, late + notes)
+    owner, inner = owner_of(rel.parts[0]), "/".join(rel.parts[1:])
+    if canvas and normalise(rel.name, known)[0] in known:
+        canvas = None   # a course notebook's own name, even if it reads like a Canvas name
+    claims = sorted({owner_of(p) for p in rel.parts[1:-1]} | ({_canvas_student(canvas)} if canvas else set()))
+    claims = [c for c in claims if c != owner]
+    if len(rel.parts) > 2:
+        return Found(owner, inner, Path(rel), problem=(
+            f"not graded: {rel} is in a subfolder of {owner}'s folder; only files directly in a student's folder "
+            "are graded" + (f" (nor is it {', '.join(claims)}'s: a file belongs to the folder at the top)"
+                            if claims else "")))
+    if claims:
+        return Found(owner, inner, Path(rel), problem=(
+            f"not graded: {rel.name} is named like a Canvas file of {claims[0]}, but it is in {owner}'s folder: "
+            "a file belongs to the folder it is in"))
+    notebook, version, notes = normalise(canvas["file"] if canvas else rel.name, known)
+    return Found(owner, notebook, Path(rel), version, notes)
 
 
 def _date(info: zipfile.ZipInfo) -> float:
@@ -90,41 +132,52 @@ def _date(info: zipfile.ZipInfo) -> float:
         return 0.0
 
 
-def safe_extract(archive: Path, dest: Path) -> list[str]:
-    """Unpack the .ipynb files of `archive` into `dest`; returns what was skipped and why."""
-    skipped: list[str] = []
+UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError)
+
+
+def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, rel: str, target: Path, limit: int) -> Entry:
+    stamp = _date(m)
+    if m.file_size > limit:
+        return Entry(rel, None, stamp, too_large(m.file_size, limit))
+    try:
+        with zf.open(m) as src:
+            data = src.read(limit + 1)
+    except UNPACK_ERRORS as err:   # a bad CRC, a broken stream, an encrypted member
+        return Entry(rel, None, stamp, f"not graded: {rel} could not be unpacked from the zip "
+                                       f"({type(err).__name__}: {err})")
+    if len(data) > limit:
+        return Entry(rel, None, stamp, too_large(len(data), limit))
+    target.write_bytes(data)
+    return Entry(rel, target, stamp)
+
+
+def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
+    """Every file of `archive`, its notebooks unpacked into `dest` as numbered files (at most `limit` bytes
+    each). A zip that can't be read, or that is too large as a whole, stops here (SystemExit)."""
     try:
         zf = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as err:
+    except (zipfile.BadZipFile, OSError) as err:
         raise SystemExit(f"{archive} is not a readable zip file ({err})") from None
+    entries: list[Entry] = []
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
             raise SystemExit(f"{archive} has {len(members)} files; refusing more than {MAX_MEMBERS}")
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
             raise SystemExit(f"{archive} unpacks to more than {MAX_ZIP_BYTES >> 30} GiB; refusing it")
-        for m in members:
+        for i, m in enumerate(members):
             name = PurePosixPath(m.filename.replace("\\", "/"))
-            mode = m.external_attr >> 16
-            if m.is_dir() or name.name.startswith(".") or "__MACOSX" in name.parts:
+            if m.is_dir():
                 continue
             if name.is_absolute() or ".." in name.parts or not name.parts:
-                skipped.append(f"{m.filename}: unsafe path")
-            elif stat.S_ISLNK(mode):
-                skipped.append(f"{m.filename}: a link")
-            elif name.suffix != ".ipynb":
-                skipped.append(f"{m.filename}: not a notebook")
-            elif m.file_size > MAX_NOTEBOOK_BYTES:
-                skipped.append(f"{m.filename}: larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
+                entries.append(Entry(m.filename, None, _date(m), f"not graded: {m.filename}: unsafe path", "unsafe"))
+            elif hidden(name):
+                continue
+            elif stat.S_ISLNK(m.external_attr >> 16):
+                entries.append(Entry(str(name), None, _date(m), f"not graded: {name}: a link, not a file; links "
+                                     "are never followed", "other"))
+            elif not looks_like_notebook(name.name):
+                entries.append(Entry(str(name), None, _date(m)))   # not unpacked: intake says it is no notebook
             else:
-                target = dest.joinpath(*name.parts)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(m) as src:
-                    data = src.read(MAX_NOTEBOOK_BYTES + 1)
-                if len(data) > MAX_NOTEBOOK_BYTES:
-                    skipped.append(f"{m.filename}: larger than {MAX_NOTEBOOK_BYTES >> 20} MiB")
-                    continue
-                target.write_bytes(data)
-                stamp = _date(m)
-                os.utime(target, (stamp, stamp))
-    return skipped
+                entries.append(_unpack(zf, m, str(name), dest / f"{i}.ipynb", limit))
+    return entries

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .gradebook import write_gradebook
-from .grading import Result
+from .outcome import Result
 from .nbcourse import build_course
 from .paths import SOLUTIONS
 from .results import write_all

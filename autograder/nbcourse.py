@@ -49,6 +49,8 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     c.SandboxedExecute.isolation = isolation
     c.SandboxedExecute.kernels = kernels
     c.SandboxedExecute.preload = list(preload or [])
+    # the checks run in the grader, from the source notebooks (with the hidden tests), never in the kernel
+    c.SandboxedExecute.source_dir = str(root / "source" / ASSIGNMENT)
     c.Autograde.autograde_preprocessors = [  # nbgrader's list, with Execute replaced
         "autograder.execute.SandboxedExecute", "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor", "nbgrader.preprocessors.LimitOutput",
@@ -60,6 +62,7 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "autograder.feedback.HideHiddenTests",
+        "autograder.feedback.Sanitize",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
     c.Application.log_level = logging.WARNING

@@ -65,7 +65,7 @@ def _role(cell: NotebookNode) -> str:
 def _parse(source: str) -> ast.Module | None:
     try:   # IPython magics and shell escapes are not Python: blank them out
         return ast.parse("\n".join("" if ln.lstrip()[:1] in ("%", "!") else ln for ln in source.split("\n")))
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):   # deep nesting: read it as text instead
         return None
 
 

@@ -7,7 +7,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from .grading import Result
+from .outcome import Result
 
 
 def common_mistakes(results: list[Result]) -> list[tuple[str, str, str, int]]:
@@ -29,7 +29,7 @@ def _figure_png(results: list[Result]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    notebooks = sorted({r.notebook for r in results if r.status.startswith("graded")})
+    notebooks = sorted({r.notebook for r in results if r.graded})
     fig, axes = plt.subplots(1, max(len(notebooks), 1), figsize=(3.2 * max(len(notebooks), 1), 2.8), squeeze=False)
     for ax, nb in zip(axes[0], notebooks):
         rows = [r for r in results if r.notebook == nb and r.max_score]
@@ -50,7 +50,7 @@ def _summary_rows(results: list[Result]) -> list[list[str]]:
     rows = []
     for nb in sorted({r.notebook for r in results}):
         mine = [r for r in results if r.notebook == nb]
-        graded = [r for r in mine if r.status.startswith("graded")]
+        graded = [r for r in mine if r.graded]
         top = max((r.max_score for r in mine), default=0)
         mean = sum(r.score for r in graded) / len(graded) if graded else 0
         rows.append([nb, str(len(mine)), str(len(graded)), f"{mean:.1f} / {top:g}",
@@ -70,7 +70,7 @@ def write_report(results: list[Result], out: Path) -> Path:
     (out / "report.png").write_bytes(png)
     students = len({r.student_id for r in results})
     mistakes = common_mistakes(results)
-    problems = [[r.student_id, r.notebook, r.status] for r in results if not r.status == "graded"]
+    problems = [[r.student_id, r.notebook, r.status] for r in results if not (r.graded and r.status == "graded")]
     flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != "not sandboxed")]
                for r in results if any(f != "not sandboxed" for f in r.flags)]
     repaired = [[r.student_id, r.notebook, "; ".join(r.repairs)] for r in results if r.repairs]
@@ -97,9 +97,9 @@ starts with the same list.</p>
 {_table(["student", "notebook", "repairs"], repaired)}
 <h2>Code flagged for a look</h2>
 <p>A static scan of the code each learner wrote: patching NumPy / PyTorch / builtins / IPython, AST
-transformers, always-true comparisons, file, process and network use, and what the run-time guard had to
-undo. Flags never change a score, except a failed canary: a kernel that passes checks an honest kernel fails
-gets 0 for the test cells that ran in it.</p>
+transformers, always-true comparisons, file, process and network use. Flags never change a score: the
+checks run in the grader, not in the learner's kernel, so such code gains nothing there; it may still be
+worth a conversation.</p>
 {_table(["student", "notebook", "flags"], flagged)}
 </body></html>"""
     path = out / "report.html"

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from .grading import Result
+from .outcome import Result
 
 COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback", "flags", "repairs"]
 

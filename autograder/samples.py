@@ -120,12 +120,15 @@ def check_catalogue(cases: dict[str, dict], results: list) -> list[str]:
         if r is None:
             problems.append(f"{student}: no result")
         elif case["kind"] == "CORRECT":
-            if r.score != r.max_score or not r.status.startswith("graded"):
+            if r.score != r.max_score or not r.graded:
                 problems.append(f"{student}: a correct answer got {r.score:g}/{r.max_score:g} ({r.status}); "
                                 f"failed: {json.dumps(r.failed)}")
         else:
             if r.score >= r.max_score:
                 problems.append(f"{student}: a wrong answer kept full marks")
+            for gid in sorted(set(r.failed) - set(case["fails"])):   # one mistake, one deduction
+                problems.append(f"{student}: {gid} lost points too ({r.failed[gid]!r}); the catalogue says only "
+                                f"{sorted(case['fails'])} may")
             for gid, text in case["fails"].items():
                 if gid not in r.failed:
                     problems.append(f"{student}: expected {gid} to lose points, but it passed")

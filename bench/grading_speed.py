@@ -8,7 +8,7 @@ the same batch:
      (generating is not timed: a course does it once), with its default Execute and no sandbox;
   2. the same plus `nbgrader generate_feedback mha --force`, which `grade` also does;
   3. `python -m autograder grade SUBS --out OUT --jobs N --quiet` for each N in --jobs: intake, repair,
-     scan, sandboxed execution with guard and canaries, feedback, grades.csv, gradebook, report; the
+     scan, sandboxed execution with every check run in the grader, feedback, grades.csv, gradebook, report; the
      whole command, start to end; kernels forked from a template per worker (the default), and for
      each N in --fresh-jobs also with `--kernels fresh` (a new sandbox and Python per notebook).
 Prints wall times, notebooks per minute, the ratio to plain nbgrader, the busy CPU-seconds of the whole

@@ -39,3 +39,38 @@ def test_catalogue_is_big_enough():
             cat = samples.load_catalogue(path)
             wrong, correct = wrong + len(cat["WRONG"]), correct + len(cat["CORRECT"])
     assert wrong >= 25 and correct >= 8, (wrong, correct)
+
+
+def _own_checks(notebook: str, exercise: str) -> set[str]:
+    """The checks that test one exercise (by its grade_id): those that follow it, before the next exercise."""
+    from autograder.checker import spec_for
+    from autograder.paths import SOLUTIONS
+
+    import nbformat
+    nb = nbformat.read(SOLUTIONS / notebook, as_version=4)
+    owner, checks = None, set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            owner = meta["grade_id"]
+        elif meta.get("grade") and owner == exercise:
+            checks.add(meta["grade_id"])
+    assert checks and checks <= set(spec_for(SOLUTIONS / notebook).checks)
+    return checks
+
+
+@pytest.mark.parametrize("path", catalogue_files(), ids=lambda p: p.stem)
+def test_one_wrong_early_exercise_costs_points_in_its_own_checks_only(batch, path):
+    """Issue 12: the wrong answers to each notebook's first exercises that later exercises build on lose
+    points in their own checks and nowhere else (later checks use the reference solution)."""
+    by_student, _, _ = batch
+    cat = samples.load_catalogue(path)
+    first = [c for c in cat["WRONG"] if len(c["answers"]) == 1]
+    exercises = {next(iter(c["answers"])) for c in first}
+    order = [e for e in samples.reference_answers(cat["NOTEBOOK"]) if e in exercises]
+    earliest = [c for c in first if next(iter(c["answers"])) == order[0]]
+    assert earliest
+    for case in earliest:
+        (row,) = by_student[f"wrong-{case['name']}"]
+        own = _own_checks(cat["NOTEBOOK"], order[0])
+        assert row.failed and set(row.failed) <= own, (case["name"], row.failed, own)

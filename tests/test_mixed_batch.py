@@ -14,13 +14,14 @@ from autograder import grading, results, samples
 from autograder.paths import SOLUTIONS
 from conftest import NOTEBOOKS
 from test_repair import gid, index, strip
-from test_scan import ALWAYS_EQUAL, FAKE_GUARD, PATCH, STRIP, WRONG_HEAD_DIM
+from test_scan import ALWAYS_EQUAL, PATCH, STRIP, WRONG_HEAD_DIM
+from test_tampering import TRICKS
 
 NB = NOTEBOOKS[0]   # 01_projections: 8 points (head_dim 2, split_heads 3 + 2, score_cost 1)
 ANSWERS = samples.reference_answers(NB)
 FULL = 8.0
 WRONG_SPLIT = samples.SAMPLE_CLASS["ben"]["answers"]["split_heads"]   # mixes tokens: loses 3 + 2
-WRONG = 4.0   # WRONG_HEAD_DIM loses check_head_dim (2) and the batched split check that needs its ValueError (2)
+WRONG = 6.0   # WRONG_HEAD_DIM loses check_head_dim (2) only: split_heads is checked with the reference head_dim
 ESCAPE = "/mha-course-escaped.txt"
 
 
@@ -105,8 +106,9 @@ def _cases() -> dict[str, tuple[object, float, str, str]]:
         "e_os_exit": (samples.fill(NB, {"split_heads": "import os\nos._exit(3)\n"}), 0.0, "split_heads", ""),
         "e_patches_allclose": (samples.fill(NB, {"head_dim": PATCH + WRONG_HEAD_DIM}), WRONG, "graded", ""),
         "e_strips_asserts": (samples.fill(NB, {"head_dim": STRIP + WRONG_HEAD_DIM}), WRONG, "graded", ""),
-        "e_fakes_guard": (samples.fill(NB, {"head_dim": FAKE_GUARD + WRONG_HEAD_DIM}), 0.0, "graded", ""),
-        "e_always_equal": (samples.fill(NB, {"head_dim": ALWAYS_EQUAL}), 0.0, "graded", ""),
+        "e_patches_kernel": (samples.fill(NB, {"head_dim": TRICKS["patches_kernel_execution"] + WRONG_HEAD_DIM}),
+                             WRONG, "graded", ""),
+        "e_always_equal": (samples.fill(NB, {"head_dim": ALWAYS_EQUAL}), WRONG, "graded", ""),
         "e_reads_solutions": (samples.fill(NB, {"head_dim": check + READ_SOLUTIONS}), FULL, "graded", ""),
         "e_writes_outside": (samples.fill(NB, {"head_dim": check + f"\nopen({ESCAPE!r}, 'w').write('x')\n"}),
                              FULL, "head_dim raised", ""),
@@ -182,11 +184,10 @@ def test_hostile_code_left_no_trace(mixed):
     _, rows, root = mixed
     assert not Path(ESCAPE).exists()
     assert "no solutions here" in (root / "out" / "feedback" / "e_reads_solutions" / "01_projections.html").read_text()
-    assert "the canary failed" in " | ".join(rows["e_fakes_guard"].flags)
     # head_dim passed before os._exit stopped the notebook, which scores 0: its feedback page says 0 too
     assert rows["e_os_exit"].cells["check_head_dim"] == [0.0, 2.0]
     assert "(Score: 0.0 / 8.0)" in (root / "out" / "feedback" / "e_os_exit" / "01_projections.html").read_text()
-    assert "of type Anything" in rows["e_always_equal"].failed["check_head_dim"]
+    assert "got <your Anything object>" in rows["e_always_equal"].failed["check_head_dim"]
 
 
 def test_repairs_are_named_in_the_feedback_and_only_where_needed(mixed):

@@ -126,7 +126,7 @@ def test_two_sections_swapped_without_metadata():
     nb = samples.fill(NB4)
     nb.cells = nb.cells[:13] + nb.cells[18:25] + nb.cells[13:18] + nb.cells[25:]
     out, notes = repair(strip(nb), released(NB4))
-    assert notes == [meta_note(18), "cells were out of order: put back in the released order"]
+    assert notes == [meta_note(19), "cells were out of order: put back in the released order"]   # 04 has 19 nbgrader cells
     assert checked(out, NB4) == samples.reference_answers(NB4)
 
 
@@ -216,7 +216,7 @@ def test_deleted_exercise_keeps_the_stub(stripped):
     del nb.cells[index(nb, "quiz_summing")]
     del nb.cells[index(nb, "load_into_torch")]
     out, notes = repair(strip(nb) if stripped else nb, released(NB4))
-    assert notes == ([meta_note(16)] if stripped else []) + [
+    assert notes == ([meta_note(17)] if stripped else []) + [
         "exercise quiz_summing not found in the submission; graded as not done",
         "exercise load_into_torch not found in the submission; graded as not done"]
     answers = checked(out, NB4)

@@ -33,12 +33,12 @@ WRONG = [
     dict(name="split_reshape_without_transpose",
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    return X.reshape(*batch, num_heads, n, head_dim(d_model, num_heads))\n"},
-         fails={"check_split_heads": "mix tokens"}),
+         fails={"check_split_heads_batched": 'with leading axes, head i of every sentence', "check_split_heads": "mix tokens"}),
     dict(name="split_interleaved_columns",
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    d_k = head_dim(d_model, num_heads)\n"
                                  "    return np.moveaxis(X.reshape(*batch, n, d_k, num_heads), -1, -3)\n"},
-         fails={"check_split_heads": "every num_heads-th column"}),
+         fails={"check_split_heads_batched": 'with leading axes, head i of every sentence', "check_split_heads": "every num_heads-th column"}),
     dict(name="split_only_2d",
          answers={"split_heads": _SPLIT_HEAD + "    n, d_model = X.shape\n"
                                  "    d_k = head_dim(d_model, num_heads)\n"
@@ -52,11 +52,11 @@ WRONG = [
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    d_k = d_model / num_heads\n"
                                  "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"},
-         fails={"check_split_heads": "float"}),
+         fails={"check_split_heads_batched": 'split_heads fails on a batch of shape (2, 3, 4)', "check_split_heads": "float"}),
     dict(name="split_transposes_every_axis",
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    return X.reshape(*batch, n, num_heads, head_dim(d_model, num_heads)).T\n"},
-         fails={"check_split_heads": "should have shape (2, 3, 2)"}),
+         fails={"check_split_heads_batched": 'sentence 1 of the batch should be split exactly', "check_split_heads": "should have shape (2, 3, 2)"}),
     dict(name="split_without_head_dim",
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    d_k = d_model // num_heads\n"

@@ -30,14 +30,13 @@ WRONG = [
                              "    x = x - np.max(x, axis=-1, keepdims=True)\n"
                              "    e = np.exp(x)\n"
                              "    return e / np.sum(e, axis=-1, keepdims=True)\n"},
-         fails={"check_softmax": "ignores its axis argument"}),
+         fails={"check_softmax_stable": 'softmax(x, axis=0) of [[1000, -inf], [-1000,', "check_softmax": "ignores its axis argument"}),
     dict(name="softmax_unstable",
          answers={"softmax": "def softmax(x, axis=-1):\n"
                              "    e = np.exp(x)\n"
                              "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
-         fails={"check_softmax_stable": "unstable",
-                "check_attention": "nan when the scores are about 1000",
-                "check_attention_mask": "use your stable softmax"}),
+         # the attention checks use the reference softmax: one mistake, one deduction
+         fails={"check_softmax_stable": "unstable"}),
     dict(name="softmax_global_max",
          answers={"softmax": "def softmax(x, axis=-1):\n"
                              "    e = np.exp(x - np.max(x))\n"
@@ -47,12 +46,12 @@ WRONG = [
          answers={"softmax": "def softmax(x, axis=-1):\n"
                              "    e = np.exp(x - np.max(x))\n"
                              "    return e / np.sum(e)\n"},
-         fails={"check_softmax": "over the whole array"}),
+         fails={"check_softmax_stable": 'softmax of [[1000, 999, 998], [-1000, -999,', "check_softmax": "over the whole array"}),
     dict(name="softmax_no_keepdims",
          answers={"softmax": "def softmax(x, axis=-1):\n"
                              "    e = np.exp(x - np.max(x, axis=axis))\n"
                              "    return e / np.sum(e, axis=axis)\n"},
-         fails={"check_softmax": "keepdims=True"}),
+         fails={"check_softmax_stable": 'softmax(x of shape (2, 3), axis=-1) raised', "check_softmax": "keepdims=True"}),
     # ---- the scaling question ----
     dict(name="scaling_answer_d_model",
          answers={"scaling_answer": 'scaling_answer = {"a", "d", "e"}\n'},
@@ -80,35 +79,35 @@ WRONG = [
                 "check_attention_mask": "sqrt(d_k)"}),
     dict(name="attn_no_scaling",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2)")},
-         fails={"check_attention": "without scaling"}),
+         fails={"check_attention_batched": 'your weights equal softmax(QK^T) without', "check_attention_mask": 'with a (4, 6) mask, n_q=4, n_k=6, d_k=3, d_v=5:', "check_attention": "without scaling"}),
     dict(name="attn_divide_by_d_k",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / d_k")},
-         fails={"check_attention": "not by d_k"}),
+         fails={"check_attention_batched": 'your weights equal softmax(QK^T / d_k): divide', "check_attention_mask": 'with a (4, 6) mask, n_q=4, n_k=6, d_k=3, d_v=5:', "check_attention": "not by d_k"}),
     dict(name="attn_scale_by_d_v",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(V.shape[-1])")},
-         fails={"check_attention": "sqrt(d_v)"}),
+         fails={"check_attention_batched": 'your weights equal softmax(QK^T / sqrt(d_v)):', "check_attention_mask": 'with a (4, 6) mask, n_q=4, n_k=6, d_k=3, d_v=5:', "check_attention": "sqrt(d_v)"}),
     # ---- scaled_dot_product_attention: softmax axis and normalisation ----
     dict(name="attn_softmax_queries_axis",
          answers={"scaled_dot_product_attention": _attn(weights="softmax(scores, axis=-2)")},
-         fails={"check_attention": "queries axis"}),
+         fails={"check_attention_batched": 'softmax taken over the queries axis (axis=-2):', "check_attention_mask": 'softmax taken over the queries axis (axis=-2):', "check_attention": "queries axis"}),
     dict(name="attn_unnormalised",
          answers={"scaled_dot_product_attention":
                   _attn(weights="np.exp(scores - np.max(scores, axis=-1, keepdims=True))")},
-         fails={"check_attention": "not normalised"}),
+         fails={"check_attention_batched": 'your weights are not normalised: with leading', "check_attention_mask": 'your weights are not normalised: each row', "check_attention": "not normalised"}),
     dict(name="attn_inline_unstable_softmax",
          answers={"scaled_dot_product_attention":
                   _attn(weights="np.exp(scores) / np.sum(np.exp(scores), axis=-1, keepdims=True)")},
-         fails={"check_attention": "nan when the scores are about 1000"}),
+         fails={"check_attention_mask": 'with a mask and scores of size ~1000: your', "check_attention": "nan when the scores are about 1000"}),
     dict(name="attn_returns_weights_first",
          answers={"scaled_dot_product_attention": _attn(ret="weights, weights @ V")},
-         fails={"check_attention": "you returned (weights, output)"}),
+         fails={"check_attention_batched": 'you returned (weights, output): return (output,', "check_attention_mask": 'you returned (weights, output): return (output,', "check_attention": "you returned (weights, output)"}),
     # ---- scaled_dot_product_attention: leading axes ----
     dict(name="attn_K_dot_T",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ K.T / np.sqrt(d_k)")},
          fails={"check_attention_batched": "K.T", "check_attention_mask": "not K.T"}),
     dict(name="attn_np_dot",
          answers={"scaled_dot_product_attention": _attn(scores="np.dot(Q, np.swapaxes(K, -1, -2)) / np.sqrt(d_k)")},
-         fails={"check_attention_batched": "np.dot"}),
+         fails={"check_attention_mask": 'scaled_dot_product_attention fails with Q (2,', "check_attention_batched": "np.dot"}),
     # ---- scaled_dot_product_attention: masks ----
     dict(name="attn_mask_after_softmax",
          answers={"scaled_dot_product_attention":

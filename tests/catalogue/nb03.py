@@ -13,17 +13,17 @@ WRONG = [
                 "check_combine_heads_batched": "summed, averaged"}),
     dict(name="combine_averaged",
          answers={"combine_heads": _COMBINE + "    return H.mean(axis=-3)\n"},
-         fails={"check_combine_heads": "the heads were averaged"}),
+         fails={"check_combine_heads_batched": 'with a batch axis your output has d_k = 2', "check_combine_heads": "the heads were averaged"}),
     dict(name="combine_first_head_only",
          answers={"combine_heads": _COMBINE + "    return H[..., 0, :, :]\n"},
-         fails={"check_combine_heads": "must be concatenated side by side"}),
+         fails={"check_combine_heads_batched": 'with a batch axis your output has d_k = 2', "check_combine_heads": "must be concatenated side by side"}),
     dict(name="combine_reshape_without_transpose",
          answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
                                    "    return H.reshape(*batch, n, num_heads * d_k)\n"},
-         fails={"check_combine_heads": "rows mix tokens"}),
+         fails={"check_combine_heads_batched": 'combine_heads(split_heads(X, 3)) should give X', "check_combine_heads": "rows mix tokens"}),
     dict(name="combine_along_token_axis",
          answers={"combine_heads": _COMBINE + "    return np.concatenate(list(H), axis=0)\n"},
-         fails={"check_combine_heads": "along the token axis"}),
+         fails={"check_combine_heads_batched": 'combine_heads(H of shape (2, 3, 4, 2)) should', "check_combine_heads": "along the token axis"}),
     dict(name="combine_only_2d_transpose",
          answers={"combine_heads": _COMBINE + "    num_heads, n, d_k = H.shape\n"
                                    "    return H.transpose(1, 0, 2).reshape(n, num_heads * d_k)\n"},
@@ -37,11 +37,11 @@ WRONG = [
          fails={"check_combine_heads_batched": "works on one sentence but not on a batch"}),
     dict(name="combine_heads_reversed",
          answers={"combine_heads": _COMBINE + "    return np.concatenate([H[..., i, :, :] for i in reversed(range(H.shape[-3]))], axis=-1)\n"},
-         fails={"check_combine_heads": "reverse order"}),
+         fails={"check_combine_heads_batched": 'combine_heads(split_heads(X, 3)) should give X', "check_combine_heads": "reverse order"}),
     dict(name="combine_interleaved_columns",
          answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
                                    "    return np.moveaxis(H, -3, -1).reshape(*batch, n, num_heads * d_k)\n"},
-         fails={"check_combine_heads": "interleave the heads"}),
+         fails={"check_combine_heads_batched": 'combine_heads(split_heads(X, 3)) should give X', "check_combine_heads": "interleave the heads"}),
     # ---- recover_head ----
     dict(name="recover_rows_instead_of_columns",
          answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"

@@ -17,7 +17,7 @@ _MHA_TAIL = ("    if mask is not None:\n"
 WRONG = [
     dict(name="group_size_no_divisibility_check",
          answers={"group_size": _GROUP + "    return num_heads // num_kv_heads\n"},
-         fails={"check_group_size": "must be divisible", "check_gqa": "call group_size first"}),
+         fails={"check_group_size": "must be divisible"}),
     dict(name="group_size_inverted",
          answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
                                 "        raise ValueError(f'num_heads={num_heads} must be divisible by "
@@ -38,7 +38,7 @@ WRONG = [
          fails={"check_group_size": "before dividing"}),
     dict(name="repeat_kv_tile",
          answers={"repeat_kv": _REPEAT + "    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"},
-         fails={"check_repeat_kv": "np.tile", "check_gqa": "j % num_kv_heads"}),
+         fails={"check_repeat_kv": "np.tile"}),
     dict(name="repeat_kv_batch_axis",
          answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep, axis=0)\n"},
          fails={"check_repeat_kv": "not axis=0"}),
@@ -49,7 +49,7 @@ WRONG = [
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    idx = np.arange(num_heads) % num_kv_heads\n"
                   "    K, V = K[..., idx, :, :], V[..., idx, :, :]\n" + _MHA_TAIL},
-         fails={"check_gqa": "j % num_kv_heads"}),
+         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "j % num_kv_heads"}),
     dict(name="gqa_scaled_by_sqrt_d_model",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
@@ -58,11 +58,11 @@ WRONG = [
                   "        scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)\n"
                   "    weights = softmax(scores)\n"
                   "    return combine_heads(weights @ V) @ W_O, weights\n"},
-         fails={"check_gqa": "sqrt(d_model)"}),
+         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "sqrt(d_model)"}),
     dict(name="gqa_kv_heads_summed",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = K.sum(axis=-3, keepdims=True), V.sum(axis=-3, keepdims=True)\n" + _MHA_TAIL},
-         fails={"check_gqa": "summed"}),
+         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "summed"}),
     dict(name="gqa_ignores_mask",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"

@@ -1,0 +1,127 @@
+"""The learner's side of a check: code the grader runs in the learner's kernel, to answer the checker.
+
+At each graded check the grader executes `serve_code(path)` in the learner's kernel (silently, outside
+IPython's history). It connects to the checker's socket in the kernel's work folder and answers its
+requests (look up a name, call a function, read an attribute, ...) with values, until the checker says
+`done`. Nothing it runs decides a grade: whatever the learner's process answers is only the learner's
+answer; the checks, the hidden tests and the verdict stay in the checker (checker.py).
+
+While a check runs, the learner's output goes to a buffer (it reaches the feedback, and never costs
+points), and the names in `swap` (the earlier exercises of the notebook) call the reference solution in
+the checker, so that one mistake costs points in its own exercise's checks only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+FILENAME = "<mha-grader>"
+MAX_OUTPUT = 20_000
+
+_LEARNER_SIDE = r'''
+_ABSENT = object()
+
+
+def _has_arrays(x, depth=0):
+    if depth > 3:
+        return False
+    if type(x) in (list, tuple):
+        return any(_has_arrays(v, depth + 1) for v in x)
+    if type(x) is dict:
+        return any(_has_arrays(v, depth + 1) for v in x.values())
+    return type(x).__name__ in ("ndarray", "Tensor", "Parameter")
+
+
+class _LearnerPeer(Peer):
+    def __init__(self, sock, ns):
+        super().__init__(sock, kind="the grader's", make_module=self._make_module)
+        self.ns, self.saved, self.out = ns, {}, None
+
+    def _make_module(self, node, dec):
+        if "pickle" in node:
+            import io, torch
+            return torch.load(io.BytesIO(dec(node["pickle"])), weights_only=False)
+        cls = self.ns.get(str(node.get("cls")))
+        if not isinstance(cls, type):
+            raise NameError(f"name {node.get('cls')!r} is not defined")
+        args, kwargs = dec(node.get("init"))
+        module = cls(*args, **kwargs)
+        module.load_state_dict(dec(node.get("state")))
+        return module
+
+    def sync_state(self, op, args):
+        state = {n: dict(m.state_dict()) for n, m in self.synced.items() if hasattr(m, "state_dict")}
+        if op == "call" and type(args) is list and len(args) == 3 and _has_arrays(args[1:]):
+            state["args"] = args[1:]
+        return state
+
+    def describe(self, err):
+        import traceback
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename != FILENAME]
+        text = "".join(traceback.format_list(frames)[-12:])
+        return [type(err).__name__, str(err)[:MAX_TRACE], text[-MAX_TRACE:]]
+
+    def handle(self, op, args):
+        if op == "get":
+            if args[0] not in self.ns:
+                raise NameError(f"name {args[0]!r} is not defined")
+            return self.ns[args[0]]
+        if op == "swap":
+            for name, value in args[0].items():
+                if name not in self.saved:
+                    self.saved[name] = self.ns.get(name, _ABSENT)
+                    self.ns[name] = value
+            return None
+        if op == "done":
+            self.restore()
+            return self.out.getvalue()[:MAX_OUTPUT] if self.out is not None else ""
+        return super().handle(op, args)
+
+    def restore(self):
+        for name, value in self.saved.items():
+            if value is _ABSENT:
+                self.ns.pop(name, None)
+            else:
+                self.ns[name] = value
+        self.saved.clear()
+
+
+def _mha_serve(path, timeout):
+    import contextlib, io, socket, warnings
+    ns = get_ipython().user_ns
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    sock.connect(path)
+    peer = _LearnerPeer(sock, ns)
+    peer.out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(peer.out), contextlib.redirect_stderr(peer.out), \
+                warnings.catch_warnings():
+            warnings.simplefilter("default")
+            while True:
+                header, value = peer.receive()
+                if peer.serve(header, value) == "done":
+                    break
+    finally:
+        peer.restore()
+        sock.close()
+'''
+
+
+def _source() -> str:
+    here = Path(__file__).parent
+    parts = [(here / "wire.py").read_text(), (here / "rpc.py").read_text(), _LEARNER_SIDE]
+    return "\n".join(p.replace("from __future__ import annotations\n", "") for p in parts)
+
+
+_CODE: str | None = None
+
+
+def serve_code(path: str, timeout: float) -> str:
+    """What the grader executes in the learner's kernel before each check: the agent, in a namespace of
+    its own (nothing is added to the learner's), connecting to `path`."""
+    global _CODE
+    if _CODE is None:
+        _CODE = _source()
+    return ("(lambda ns: (exec(compile(%r, %r, 'exec'), ns), ns['_mha_serve'](%r, %r)))"
+            "({'__name__': '_mha_agent', 'get_ipython': get_ipython, 'MAX_OUTPUT': %d, 'FILENAME': %r})"
+            % (_CODE, FILENAME, path, float(timeout), MAX_OUTPUT, FILENAME))

@@ -1,0 +1,280 @@
+"""The trusted side of grading: every graded check runs here, in the grading worker, never in the
+learner's kernel. Only values cross (wire.py, rpc.py).
+
+For one notebook, the checker holds a namespace made from the release's own locked cells (`setup`,
+`earlier_pieces`, ...: trusted copies, whatever the learner did to theirs) and the reference solutions
+of the notebook's exercises. When check C of exercise E runs, the names it uses are bound as follows:
+
+- names that exercise E defines (`split_heads`): the learner's, as a value (a string, an array) or a
+  `Remote` (a function, a class, a module) whose calls run in the learner's kernel and return values;
+- names that another exercise of the notebook defines (`head_dim`): the reference solution, here; and in
+  the learner's kernel, for the time of the check, the learner's own earlier exercises are swapped for
+  the reference too (a call back to this process), so that one mistake costs points once;
+- names of the release's locked cells and of earlier checks: this namespace's own;
+- nothing else: a check never reads a variable of the learner's notebook (the data a check uses comes
+  from the release's cells or from the check itself, so a learner can't change a check's inputs).
+
+A check passes when its code runs to the end; its message is the exception it raised. Nothing is read
+from the learner's outputs. Checks in `LEARNER_SIDE` ask *how* the learner computed something and can
+only be answered by the learner's process: they still run in the kernel (see the README).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import symtable
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+
+from . import rpc
+
+#: Locked cells of the release whose definitions the checks use (run here, statement by statement).
+TRUSTED_CELLS = ("setup", "earlier_pieces", "sentence", "fake_gpu", "head_outputs")
+#: Checks of *how* a learner computed something: they run in the learner's kernel (small in points).
+LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad"})
+
+
+@dataclass
+class Check:
+    grade_id: str
+    source: str
+    exercise: frozenset[str]      # names the exercise under test defines
+    free: frozenset[str]          # names the check uses and does not define itself
+
+
+@dataclass
+class Spec:
+    """What the checker needs of one notebook, read once from its source (solutions) notebook."""
+    trusted: list[ast.stmt] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    exercise_names: dict[str, int] = field(default_factory=dict)    # name -> position of its exercise
+    checks: dict[str, Check] = field(default_factory=dict)
+
+
+def _defined(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _free(source: str) -> set[str]:
+    """Names the cell reads from the notebook's namespace and never assigns at its top level."""
+    top = symtable.symtable(source, "<check>", "exec")
+    assigned = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    used = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    tables = list(top.get_children())
+    while tables:
+        table = tables.pop()
+        tables.extend(table.get_children())
+        used |= {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+    return used - assigned - set(dir(builtins))
+
+
+@lru_cache(maxsize=32)
+def load_spec(source_notebook: str, mtime: float) -> Spec:
+    """The checks of a source notebook (with solutions and hidden tests), in order."""
+    nb = nbformat.read(source_notebook, as_version=4)
+    spec = Spec()
+    current: frozenset[str] = frozenset()
+    for position, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = cell.metadata.get("nbgrader", {})
+        tree = ast.parse(cell.source)
+        if meta.get("grade"):
+            spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current, frozenset(_free(cell.source)))
+        elif meta.get("solution"):
+            current = frozenset(_defined(tree))
+            spec.references.append(cell.source)
+            for name in current:
+                spec.exercise_names[name] = position
+        elif meta.get("locked") and meta.get("grade_id") in TRUSTED_CELLS:
+            spec.trusted.extend(tree.body)
+    return spec
+
+
+def spec_for(source_notebook: Path) -> Spec:
+    return load_spec(str(source_notebook), source_notebook.stat().st_mtime)
+
+
+def _run_tolerant(statements: list[ast.stmt], ns: dict) -> None:
+    """Run the release's locked cells here, one statement at a time: a statement that needs the
+    learner's notebook (a demonstration on a trained model) is skipped; its definitions are kept."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        for statement in statements:
+            try:
+                exec(compile(ast.Module([statement], []), "<release>", "exec"), ns)
+            except Exception:   # noqa: BLE001,S112 - a demonstration that needs the learner's state
+                continue
+
+
+def _record_init(ns: dict) -> None:
+    """Trusted nn.Module classes remember their constructor arguments, so that an instance can be sent
+    to the learner's kernel by value (class name, arguments, state) and rebuilt there."""
+    torch = ns.get("torch")
+    if torch is None:
+        return
+    for value in list(ns.values()):
+        if isinstance(value, type) and issubclass(value, torch.nn.Module) and "__init__" in vars(value) \
+                and not getattr(value.__init__, "_mha_records", False):
+            original = value.__init__
+
+            def __init__(self, *args, _original=original, **kwargs):
+                _original(self, *args, **kwargs)
+                self._mha_init = (list(args), dict(kwargs))
+            __init__._mha_records = True
+            value.__init__ = __init__
+
+
+def _copy_back(sent, after, depth: int = 0) -> None:
+    """Arrays and tensors a learner function changed in place change here too (same shape and dtype only),
+    so that "your function changed its input" is still seen."""
+    if depth > 3:
+        return
+    if type(sent) in (list, tuple) and type(after) in (list, tuple) and len(sent) == len(after):
+        for a, b in zip(sent, after):
+            _copy_back(a, b, depth + 1)
+    elif type(sent) is dict and type(after) is dict:
+        for key in sent.keys() & after.keys():
+            _copy_back(sent[key], after[key], depth + 1)
+    elif type(sent).__name__ == "ndarray" and type(after) is type(sent):
+        if sent.shape == after.shape and sent.dtype == after.dtype and sent.flags.writeable:
+            sent[...] = after
+    elif type(sent).__name__ in ("Tensor", "Parameter") and hasattr(after, "shape"):
+        import torch
+        if isinstance(after, torch.Tensor) and sent.shape == after.shape and sent.dtype == after.dtype:
+            with torch.no_grad():
+                sent.copy_(after.to(sent.device))
+
+
+class TrustedPeer(rpc.Peer):
+    """The checker's end: learner objects are `Remote`s; trusted modules go across by value."""
+
+    def __init__(self, sock):
+        super().__init__(sock, kind="your", on_module=self._module_node)
+
+    @staticmethod
+    def _module_node(obj, enc):
+        """A trusted module goes across as something the learner's kernel rebuilds (after the call, its
+        state comes back): a course class by name, constructor arguments and state; a PyTorch class pickled
+        (trusted data, unpickled in the learner's process only)."""
+        if not hasattr(obj, "state_dict"):
+            return None
+        init = getattr(obj, "_mha_init", None)
+        if init is not None:
+            return {"t": "module", "cls": type(obj).__name__, "init": enc([init[0], init[1]]),
+                    "state": enc(dict(obj.state_dict()))}
+        if type(obj).__module__.startswith("torch."):
+            import torch
+            data = io.BytesIO()
+            torch.save(obj, data)
+            return {"t": "module", "pickle": enc(data.getvalue())}
+        return None
+
+    def apply_sync(self, states, sent):
+        after = states.pop("args", None)
+        if sent is not None and type(after) is list and len(after) == 2:
+            _copy_back(sent[1:], after)
+        for number, state in states.items():
+            module = self.objects.get(number) if type(number) is int else None
+            if module is None and type(number) is str and number.isdigit():
+                module = self.objects.get(int(number))
+            if module is not None and hasattr(module, "load_state_dict") and type(state) is dict:
+                try:
+                    module.load_state_dict(state)
+                except Exception:   # noqa: BLE001 - a state we can't load: the check sees the old one
+                    pass
+
+    def describe(self, err):
+        # the checker's traceback would show hidden tests' lines: only the type and message cross
+        return [type(err).__name__, str(err)[:rpc.MAX_TRACE], ""]
+
+    def handle(self, op, args):
+        """The learner's kernel may only *call* what the checker gave it (a reference solution, a check's
+        `loss_fn`, a pretend GPU's methods): no attributes, items or copies of the checker's objects, which
+        would reach the grader's builtins, modules and gradebook."""
+        if op == "call" and len(args) == 3 and isinstance(args[0], CALLABLE) and not isinstance(args[0], rpc.Remote) \
+                and type(args[1]) is list and type(args[2]) is dict:
+            return args[0](*args[1], **args[2])
+        raise PermissionError(f"the grader's objects can only be called, not used with {str(op)[:20]!r}")
+
+
+#: What learner code may call on the checker's side: plain functions and bound methods, nothing else.
+CALLABLE = (types.FunctionType, types.MethodType)
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    output: str = ""              # what the check printed
+    ename: str = ""
+    evalue: str = ""
+    learner_trace: str = ""       # the learner's own frames, when the learner's code raised
+    learner_output: str = ""      # what the learner's code printed while the check ran
+
+
+class Checker:
+    """The trusted namespace of one notebook's grading run; `run` one check at a time, in order."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.ns: dict = {"__name__": "__main__"}
+        _run_tolerant(spec.trusted, self.ns)
+        _record_init(self.ns)
+        self.refs = dict(self.ns)
+        for source in spec.references:
+            _run_tolerant(ast.parse(source).body, self.refs)
+        _record_init(self.refs)
+
+    def bind(self, check: Check, peer: TrustedPeer) -> dict:
+        """Bind the check's names (see the module's docstring); returns the learner's names to swap."""
+        swap = {}
+        position = min((self.spec.exercise_names.get(n, 1 << 30) for n in check.exercise), default=1 << 30)
+        for name, where in self.spec.exercise_names.items():
+            ref = self.refs.get(name)
+            if name not in check.exercise and where < position and isinstance(ref, types.FunctionType):
+                swap[name] = ref
+        for name in sorted(check.free):
+            if name in check.exercise:
+                self._from_learner(name, peer)
+            elif name in self.spec.exercise_names:
+                if name in self.refs:
+                    self.ns[name] = self.refs[name]
+        return swap
+
+    def _from_learner(self, name: str, peer: TrustedPeer) -> None:
+        try:
+            self.ns[name] = peer.request("get", name)
+        except NameError:
+            self.ns.pop(name, None)
+
+    def run(self, grade_id: str, peer: TrustedPeer) -> Outcome:
+        check = self.spec.checks[grade_id]
+        printed = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                swap = self.bind(check, peer)
+                if swap:
+                    peer.request("swap", swap)
+                exec(compile(check.source, f"<{grade_id}>", "exec"), self.ns)
+        except rpc.RemoteError:
+            raise
+        except BaseException as err:   # noqa: BLE001 - a failed check is an outcome, not a crash
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            return Outcome(False, printed.getvalue(), type(err).__name__, str(err),
+                           getattr(err, "remote_traceback", ""))
+        return Outcome(True, printed.getvalue())

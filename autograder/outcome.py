@@ -1,0 +1,43 @@
+"""What grading found, as data: one `Result` per student and notebook, with an `Outcome` and per-check
+scores and messages. Light on purpose (no nbgrader, no kernels), so that writing results, the report,
+merging shards and the gradebook can import it without the executor."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    GRADED = "graded"          # the notebook ran to its end; the checks decided the score
+    STOPPED = "stopped"        # a timeout, crash, memory or disk limit stopped the kernel: the notebook scores 0
+    REFUSED = "refused"        # the file could not be graded (invalid, unknown notebook, owner unknown): 0
+    FAILED = "failed"          # the grader itself failed on this submission: 0, and worth a look
+
+
+@dataclass
+class Result:
+    student_id: str
+    notebook: str
+    score: float
+    max_score: float
+    #: the outcome in words, for people (grades.csv, the terminal, the report)
+    status: str
+    #: test cells that lost points: {grade_id: "ErrorType: message"}
+    failed: dict[str, str] = field(default_factory=dict)
+    #: per test cell: {grade_id: [score, max_score]}
+    cells: dict[str, list[float]] = field(default_factory=dict)
+    feedback: str = ""
+    #: what the instructor should look at: suspicious code, no sandbox (never changes the score)
+    flags: list[str] = field(default_factory=list)
+    #: what was repaired in the notebook before grading (repair.py), also shown atop its feedback
+    repairs: list[str] = field(default_factory=list)
+    #: the outcome as data: what code reads (never the status sentence)
+    outcome: Outcome = Outcome.GRADED
+
+    def __post_init__(self) -> None:
+        self.outcome = Outcome(self.outcome)
+
+    @property
+    def graded(self) -> bool:
+        """The notebook ran and its checks were scored (stopped notebooks score 0 and are not `graded`)."""
+        return self.outcome is Outcome.GRADED

@@ -1,0 +1,260 @@
+"""What crosses between the learner's kernel and the trusted checker: values, never objects.
+
+Both sides run this module: the grader imports it, and its source is sent into the learner's kernel as
+part of the agent (agent.py), so it must need nothing but the standard library (NumPy and PyTorch are
+used only when a value is one of theirs). A message is a JSON tree plus raw buffers:
+
+- None, bool, int, float, str, bytes; list, tuple and dict of these (keys: str or int);
+- NumPy arrays and scalars of a plain numeric or bool dtype; torch tensors (sent as their data, detached,
+  on the CPU; a parameter arrives as a plain tensor), torch dtypes and devices, slices, Ellipsis;
+- anything else is a *reference*: a number that names an object kept by the side that owns it (a
+  learner's module or function; a check's callback), and every use of it goes back to its owner;
+- an exception travels as its type name, its message and the owner's own traceback lines.
+
+`decode` checks what it reads (depth, counts, sizes, dtypes, shapes against buffer lengths), so a
+message from a hostile kernel becomes a `WireError`, never an object of the sender's choosing.
+"""
+import json
+import struct
+
+MAX_DEPTH = 40
+MAX_NODES = 1_000_000
+MAX_BYTES = 256 << 20       # buffers and JSON together, per message
+MAX_TEXT = 4 << 20          # one string
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float16", "float32", "float64", "complex64", "complex128")
+TORCH_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32", "float64",
+                "complex64", "complex128")
+
+
+class WireError(Exception):
+    """A message that breaks the rules above."""
+
+
+def _np():
+    import numpy
+    return numpy
+
+
+def _torch():
+    import sys
+    return sys.modules.get("torch")
+
+
+def encode(obj, other):
+    """(JSON tree, buffers) for `obj`; `other(obj, enc)` gives the node of what is not a value (a reference)."""
+    buffers = []
+    count = [0]
+
+    def enc(x, depth):
+        count[0] += 1
+        if depth > MAX_DEPTH or count[0] > MAX_NODES:
+            raise WireError("value nested too deeply or too large to send")
+        t = type(x)
+        if x is None or t is bool or t is str:
+            if t is str and len(x) > MAX_TEXT:
+                raise WireError(f"a string of {len(x)} characters is too long to send")
+            return x
+        if t is int:
+            return {"t": "int", "v": str(x)} if abs(x) >= 1 << 53 else x
+        if t is float:
+            return {"t": "float", "v": repr(x)}
+        if t in (bytes, bytearray):
+            buffers.append(bytes(x))
+            return {"t": "bytes", "b": len(buffers) - 1}
+        if t in (list, tuple):
+            return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
+        if t in (set, frozenset) and all(type(v) in (str, int, bool, float) or v is None for v in x):
+            return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
+        if t is dict:
+            keys = list(x)
+            if not all(type(k) in (str, int) for k in keys):
+                return other(x, lambda v: enc(v, depth + 1))
+            return {"t": "dict", "k": keys, "v": [enc(x[k], depth + 1) for k in keys]}
+        if t is slice:
+            return {"t": "slice", "v": [enc(x.start, depth + 1), enc(x.stop, depth + 1), enc(x.step, depth + 1)]}
+        if x is Ellipsis:
+            return {"t": "ellipsis"}
+        np = _np() if "numpy" in t.__module__ else None
+        if np is not None and t is np.ndarray and x.dtype.name in DTYPES:
+            buffers.append(np.ascontiguousarray(x).tobytes())
+            return {"t": "nd", "d": x.dtype.name, "s": list(x.shape), "b": len(buffers) - 1}
+        if np is not None and isinstance(x, np.generic) and x.dtype.name in DTYPES:
+            buffers.append(x.tobytes())
+            return {"t": "np", "d": x.dtype.name, "b": len(buffers) - 1}
+        torch = _torch()
+        if torch is not None:
+            if isinstance(x, torch.Tensor) and type(x) in (torch.Tensor, torch.nn.Parameter) \
+                    and str(x.dtype).split(".")[-1] in TORCH_DTYPES and x.layout == torch.strided:
+                name = str(x.dtype).split(".")[-1]
+                data = x.detach().to("cpu")
+                if name == "bfloat16":
+                    data = data.float()
+                buffers.append(data.contiguous().numpy().tobytes())
+                return {"t": "tensor", "d": name, "s": list(x.shape), "b": len(buffers) - 1,
+                        "dev": str(x.device)}
+            if t is torch.dtype:
+                return {"t": "tdtype", "v": str(x).split(".")[-1]}
+            if t is torch.device:
+                return {"t": "device", "v": str(x)}
+            if t is torch.Size:
+                return {"t": "size", "v": [int(v) for v in x]}
+        return other(x, lambda v: enc(v, depth + 1))
+
+    tree = enc(obj, 0)
+    return tree, buffers
+
+
+def decode(tree, buffers, resolve):
+    """The value of `tree`; `resolve(node, dec)` turns a reference node into an object of the reader's."""
+    count = [0]
+
+    def buf(node):
+        i = node.get("b")
+        if type(i) is not int or not 0 <= i < len(buffers):
+            raise WireError("a value names a buffer that is not there")
+        return buffers[i]
+
+    def shape(node):
+        s = node.get("s")
+        if type(s) is not list or len(s) > 32 or not all(type(v) is int and 0 <= v < 1 << 40 for v in s):
+            raise WireError("a bad array shape")
+        return tuple(s)
+
+    def dec(x, depth):
+        count[0] += 1
+        if depth > MAX_DEPTH or count[0] > MAX_NODES:
+            raise WireError("value nested too deeply")
+        if x is None or type(x) in (bool, int, str):
+            if type(x) is str and len(x) > MAX_TEXT:
+                raise WireError("a string too long")
+            return x
+        if type(x) is float:
+            return x
+        if type(x) is not dict or type(x.get("t")) is not str:
+            raise WireError("a node of an unknown form")
+        t = x["t"]
+        if t == "int":
+            v = x.get("v")
+            if type(v) is not str or len(v) > 5000:
+                raise WireError("a bad integer")
+            return int(v)
+        if t == "float":
+            return float(str(x.get("v")))
+        if t == "bytes":
+            return buf(x)
+        if t in ("list", "tuple", "set", "frozenset"):
+            items = x.get("v")
+            if type(items) is not list:
+                raise WireError("a bad sequence")
+            items = [dec(v, depth + 1) for v in items]
+            if t in ("set", "frozenset") and not all(v is None or type(v) in (str, int, bool, float) for v in items):
+                raise WireError("a set of values that are not plain")
+            return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
+        if t == "dict":
+            keys, values = x.get("k"), x.get("v")
+            if type(keys) is not list or type(values) is not list or len(keys) != len(values) \
+                    or not all(type(k) in (str, int) for k in keys):
+                raise WireError("a bad dict")
+            return {k: dec(v, depth + 1) for k, v in zip(keys, values)}
+        if t == "slice":
+            parts = x.get("v")
+            if type(parts) is not list or len(parts) != 3:
+                raise WireError("a bad slice")
+            return slice(*(dec(v, depth + 1) for v in parts))
+        if t == "ellipsis":
+            return Ellipsis
+        if t in ("nd", "np", "tensor"):
+            np = _np()
+            name = x.get("d")
+            if name not in (TORCH_DTYPES if t == "tensor" else DTYPES):
+                raise WireError(f"dtype {name!r} may not cross")
+            dtype = np.dtype("float32" if name == "bfloat16" else name)
+            data = buf(x)
+            if t == "np":
+                if len(data) != dtype.itemsize:
+                    raise WireError("a scalar of the wrong size")
+                return np.frombuffer(data, dtype=dtype)[0]
+            s = shape(x)
+            size = 1
+            for v in s:
+                size *= v
+            if size * dtype.itemsize != len(data):
+                raise WireError("an array whose shape does not match its data")
+            array = np.frombuffer(data, dtype=dtype).reshape(s).copy()
+            if t == "nd":
+                return array
+            torch = _torch()
+            if torch is None:
+                import torch
+            out = torch.from_numpy(array)
+            return out.to(torch.bfloat16) if name == "bfloat16" else out
+        if t in ("tdtype", "device"):
+            torch = _torch()
+            if torch is None:
+                import torch
+            v = str(x.get("v"))
+            if t == "tdtype":
+                if v not in TORCH_DTYPES:
+                    raise WireError("a bad torch dtype")
+                return getattr(torch, v)
+            return torch.device(v)
+        if t == "size":
+            torch = _torch()
+            return torch.Size([int(v) for v in x.get("v", [])]) if torch else tuple(x.get("v", []))
+        if t in ("mine", "yours", "module"):
+            if type(x.get("id")) is not int:
+                raise WireError("a bad reference")
+            return resolve(x, lambda v: dec(v, depth + 1))
+        raise WireError(f"a node of unknown type {t!r}")
+
+    return dec(tree, 0)
+
+
+def pack(header, buffers):
+    """One message: lengths, the JSON header, the buffers."""
+    head = json.dumps(header, separators=(",", ":")).encode()
+    parts = [struct.pack("<II", len(head), len(buffers)), head]
+    for b in buffers:
+        parts += [struct.pack("<Q", len(b)), b]
+    data = b"".join(parts)
+    if len(data) > MAX_BYTES:
+        raise WireError(f"a message of {len(data) >> 20} MiB is too large to send (limit {MAX_BYTES >> 20} MiB)")
+    return struct.pack("<Q", len(data)) + data
+
+
+def _read_exact(sock, n):
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the connection")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def receive(sock):
+    """(header, buffers) of the next message on `sock`; WireError for anything malformed or too large."""
+    (size,) = struct.unpack("<Q", _read_exact(sock, 8))
+    if size > MAX_BYTES:
+        raise WireError(f"a message of {size >> 20} MiB is larger than the limit ({MAX_BYTES >> 20} MiB)")
+    data = _read_exact(sock, size)
+    try:
+        head_len, count = struct.unpack_from("<II", data, 0)
+        pos = 8
+        header = json.loads(data[pos:pos + head_len])
+        pos += head_len
+        buffers = []
+        for _ in range(count):
+            (n,) = struct.unpack_from("<Q", data, pos)
+            pos += 8
+            if pos + n > len(data):
+                raise WireError("a buffer runs past the end of its message")
+            buffers.append(data[pos:pos + n])
+            pos += n
+    except (struct.error, ValueError, RecursionError) as err:
+        raise WireError(f"a malformed message ({type(err).__name__})") from None
+    if type(header) is not dict:
+        raise WireError("a message that is not an object")
+    return header, buffers

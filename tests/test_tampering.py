@@ -1,0 +1,366 @@
+"""The learner's code is never the judge: checks run in the grader, and only values come back.
+
+Every tampering submission below pairs a trick with a wrong answer and must score exactly what the same
+wrong answer scores untampered; correct code that prints to stderr or warns keeps full marks; and a
+function that a hidden check calls can't carry the hidden tests into the feedback.
+"""
+import html
+import textwrap
+
+import pytest
+
+from autograder import grading, samples
+from autograder.sandbox import Limits
+from test_feedback import _hidden_snippets
+
+NB1, NB2, NB4, NB7 = ("01_projections.ipynb", "02_scaled_attention.ipynb", "04_output_projection.ipynb",
+                       "07_grouped_query_attention.ipynb")
+WRONG_HEAD_DIM = "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"   # no divisibility check
+WRONG_SOFTMAX = "def softmax(x, axis=-1):\n    e = np.exp(x)\n    return e / e.sum(axis=axis, keepdims=True)\n"
+WRONG_HC = ("def head_contributions(H, W_O):\n"        # assumes a batch axis in front
+            "    num_heads, d_k = H.shape[1], H.shape[-1]\n"
+            "    return H @ W_O.reshape(num_heads, d_k, W_O.shape[-1])\n")
+# ... and changes the notebook's sentence so that the visible checks can't tell (they used to read it)
+SCRATCH = "\n_H0, _n0, _C0 = H, n, C\nH = H[:, :2]\nn = 2\nC = combine_heads(H)\n"
+WRONG_REPEAT = "def repeat_kv(K, n_rep):\n    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"
+
+# Tricks, each put in front of the wrong answer (or, where it says so, inside it).
+TRICKS = {
+    "strips_asserts": '''
+import ast
+class StripChecks(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+    def visit_Raise(self, node):
+        return ast.Pass()
+get_ipython().ast_transformers.append(StripChecks())
+''',
+    "patches_allclose": '''
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+''',
+    "patches_numpy_internals": '''
+import numpy._core.numeric as _n
+_n.allclose = lambda *a, **k: True
+_n.isclose = lambda *a, **k: np.ones(1, dtype=bool)
+''',
+    "patches_builtins": '''
+import builtins
+builtins.all = lambda *a: True
+builtins.any = lambda *a: False
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+''',
+    "swallows_errors": "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n",
+    "patches_showtraceback": "get_ipython().showtraceback = lambda *a, **k: None\nimport sys\nsys.excepthook = lambda *a: None\n",
+    "patches_kernel_execution": '''
+_run = get_ipython().run_cell
+def _quiet_run_cell(raw_cell, *args, **kwargs):
+    if "assert" in raw_cell:   # a check: run it with every assert removed
+        raw_cell = "\\n".join(l for l in raw_cell.splitlines() if "assert" not in l) or "pass"
+    return _run(raw_cell, *args, **kwargs)
+get_ipython().run_cell = _quiet_run_cell
+''',
+    "patches_via_sys_modules": '''
+import sys
+for _name, _mod in list(sys.modules.items()):
+    if _name.startswith("numpy") and hasattr(_mod, "allclose"):
+        setattr(_mod, "allclose", lambda *a, **k: True)
+''',
+    "repatching_thread": '''
+import threading, time
+def _keep_patching():
+    while True:
+        np.allclose = lambda *a, **k: True
+        np.array_equal = lambda *a, **k: True
+        time.sleep(0.001)
+threading.Thread(target=_keep_patching, daemon=True).start()
+''',
+    "event_callback": '''
+def _before(*args):
+    np.allclose = lambda *a, **k: True
+get_ipython().events.register("pre_run_cell", _before)
+''',
+    "patches_torch": '''
+import torch
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+''',
+    "flood_of_output": "print('x' * 3_000_000)\nimport sys\nprint('y' * 3_000_000, file=sys.stderr)\n",
+}
+# Tricks that live inside the wrong function itself (they run while the check calls it).
+INSIDE = {
+    "displayhook": '''
+import sys
+def head_dim(d_model, num_heads):
+    sys.displayhook(1.0)   # nbgrader read a test cell's first number as its score
+    return d_model // num_heads
+''',
+    "always_equal": '''
+class Anything(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+def head_dim(d_model, num_heads):
+    return Anything(d_model // num_heads)
+''',
+    "reads_checks_from_frames": '''
+import sys, linecache, inspect
+def head_dim(d_model, num_heads):
+    frame = sys._getframe(1)
+    for _ in range(8):   # print every caller's code, the hidden checks if they were here
+        if frame is None:
+            break
+        print(frame.f_code.co_filename, frame.f_code.co_consts)
+        print("".join(linecache.getlines(frame.f_code.co_filename)))
+        frame = frame.f_back
+    return d_model // num_heads
+''',
+    "exception_without_str": '''
+class Weird(Exception):
+    def __str__(self):
+        raise RuntimeError("no message")
+def head_dim(d_model, num_heads):
+    if d_model % num_heads:
+        raise Weird()
+    return d_model // num_heads
+''',
+    "huge_return": '''
+def head_dim(d_model, num_heads):
+    if d_model % num_heads:
+        return np.zeros((300, 1024, 1024))   # 2.4 GB as float64: too big to send
+    return d_model // num_heads
+''',
+    "deep_return": '''
+def head_dim(d_model, num_heads):
+    if d_model % num_heads:
+        x = []
+        for _ in range(10_000):
+            x = [x]
+        return x
+    return d_model // num_heads
+''',
+}
+
+# Found by attacking the grader: the learner's kernel holds references to the checker's functions (the
+# reference head_dim while split_heads is checked). Using one for anything but a call must fail.
+ESCAPE_MARK = "/tmp/mha-grader-escaped-{}.txt"
+ESCAPE = '''
+import nbgrader.utils as U
+U.determine_grade = lambda cell, log=None: (float(cell.metadata['nbgrader']['points']),) * 2
+open(%r, "w").write("the grader ran my code")
+result = "escaped"
+'''
+REF_SPLIT = samples.reference_answers(NB1)["split_heads"]
+REACH = {"getattr": "head_dim._peer.request('getattr', head_dim, '__builtins__')",
+         "globals": "head_dim._peer.request('getattr', head_dim, '__globals__')['__builtins__']",
+         "item": "head_dim._peer.request('getitem', head_dim, '__builtins__')",
+         "copy": "head_dim._peer.request('deepcopy', head_dim).__builtins__",
+         "setattr": "head_dim._peer.request('setattr', head_dim, '__code__', None) or {}"}
+
+
+def _escape_split(how: str) -> str:
+    """split_heads (correct) that first tries to run code in the grader through the reference head_dim."""
+    payload = ESCAPE % ESCAPE_MARK.format(how)
+    call = "b['eval']('(lambda d: (exec(%r, d), d.get(\"result\"))[1])({})' % " + repr(payload) + ")"
+    return ("_tried = []\n" + REF_SPLIT.replace("    *batch, n, d_model = X.shape", (
+        "    if not _tried:\n"
+        "        _tried.append(1)\n"
+        "        try:\n"
+        f"            b = {REACH[how]}\n"
+        f"            print({call})\n"
+        "        except Exception as err:\n"
+        "            print('refused:', err)\n"
+        "    *batch, n, d_model = X.shape")))
+
+
+# Correct code that talks on stderr or warns: never a lost point.
+NOISY = {
+    "print_stderr": "import sys\nprint('debug: head_dim', file=sys.stderr)\n",
+    "warnings_warn": "import warnings\nwarnings.warn('just so you know')\n",
+    "numpy_runtime_warning": "_ = np.log(np.zeros(1))\n",
+    "numpy_divide_warning": "_ = np.ones(1) / np.zeros(1)\n",
+    "deprecation_warning": "import warnings\nwarnings.warn('old', DeprecationWarning)\n",
+    "user_warning_always": "import warnings\nwarnings.simplefilter('always')\nwarnings.warn('again', UserWarning)\n",
+    "torch_user_warning": "import torch\n_t = torch.ones(2)\n_ = torch.tensor(_t)   # UserWarning: copy construct\n",
+    "stderr_write": "import sys\nsys.stderr.write('progress 100%\\n')\n",
+    "display_value": "from IPython.display import display\ndisplay(np.arange(3))\n",
+    "logging_error": "import logging\nlogging.getLogger('me').error('this is only a log line')\n",
+}
+
+
+def _inside_warning(source: str) -> str:
+    """The correct head_dim, making noise every time it is called (so while the checks run)."""
+    body = textwrap.indent(source, "    ")
+    return ("def head_dim(d_model, num_heads):\n" + body
+            + "    if num_heads < 1 or d_model % num_heads:\n"
+              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+              "    return d_model // num_heads\n")
+
+
+def _cases() -> dict[str, tuple[str, dict]]:
+    cases = {"plain_wrong_01": (NB1, {"head_dim": WRONG_HEAD_DIM}),
+             "plain_wrong_02": (NB2, {"softmax": WRONG_SOFTMAX}),
+             "plain_wrong_07": (NB7, {"repeat_kv": WRONG_REPEAT}),
+             "plain_wrong_04": (NB4, {"head_contributions": WRONG_HC}),
+             "t04_changes_the_sentence": (NB4, {"head_contributions": WRONG_HC + SCRATCH, "quiz_summing":
+                                                samples.reference_answers(NB4)["quiz_summing"]
+                                                + "\nH, n, C = _H0, _n0, _C0\n"}),
+             "n04_correct_rebinds_n": (NB4, {"head_contributions": samples.reference_answers(NB4)["head_contributions"]
+                                             + "\nn = 5   # scratch: a 5-token sentence next\n"}),
+             "correct_01": (NB1, {})}
+    for name, trick in TRICKS.items():
+        cases[f"t01_{name}"] = (NB1, {"head_dim": trick + WRONG_HEAD_DIM})
+    for name in ("strips_asserts", "patches_allclose", "patches_kernel_execution", "repatching_thread"):
+        cases[f"t02_{name}"] = (NB2, {"softmax": TRICKS[name] + WRONG_SOFTMAX})
+        cases[f"t07_{name}"] = (NB7, {"repeat_kv": TRICKS[name] + WRONG_REPEAT})
+    for name, source in INSIDE.items():
+        cases[f"i01_{name}"] = (NB1, {"head_dim": source})
+    for how in REACH:
+        cases[f"r01_escape_{how}"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": _escape_split(how)})
+    for name, noise in NOISY.items():
+        cases[f"n01_{name}"] = (NB1, {"head_dim": noise + samples.reference_answers(NB1)["head_dim"]})
+    for name in ("print_stderr", "warnings_warn", "numpy_runtime_warning", "torch_user_warning"):
+        cases[f"m01_{name}"] = (NB1, {"head_dim": _inside_warning(NOISY[name])})
+    return cases
+
+
+HOSTILE_HTML = '''
+from IPython.display import HTML, Javascript, display
+display(HTML("<script>alert('pwned-1')</script><img src=x onerror=\\"alert('pwned-2')\\">"
+             "<iframe src='https://example.org/pwned-3'></iframe><b>bold-stays</b>"))
+display(Javascript("alert('pwned-4')"))
+'''
+HOSTILE_MARKDOWN = ("Notes <script>alert('pwned-5')</script> <a href=\"javascript:alert('pwned-6')\">link</a> "
+                    "<div onclick=\"alert('pwned-7')\">click</div> <iframe src='https://example.org/pwned-8'></iframe>")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    import nbformat
+
+    root = tmp_path_factory.mktemp("tamper")
+    subs = root / "submissions"
+    for student, (notebook, answers) in _cases().items():
+        samples.write_submission(subs, student, notebook, samples.fill(notebook, answers))
+    nb = samples.fill(NB1, {"head_dim": HOSTILE_HTML + samples.reference_answers(NB1)["head_dim"]})
+    nb.cells.insert(6, nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN))
+    samples.write_submission(subs, "x01_hostile_html", NB1, nb)
+    for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
+        samples.write_submission(subs, student, NB1, samples.fill(NB1))
+    out = root / "out"
+    rows = grading.grade(subs, out, cell_timeout=30, progress=False, jobs=2,
+                         limits=Limits(notebook_timeout=300, memory_mb=2048))
+    return {r.student_id: r for r in rows}, out
+
+
+def _plain(student: str) -> str:
+    return {"01": "plain_wrong_01", "02": "plain_wrong_02", "04": "plain_wrong_04", "07": "plain_wrong_07"}[student[1:3]]
+
+
+def test_the_wrong_answers_lose_points_in_their_own_checks_only(graded):
+    rows, _ = graded
+    assert set(rows["plain_wrong_01"].failed) == {"check_head_dim"}
+    assert rows["plain_wrong_01"].score == 6.0
+    assert set(rows["plain_wrong_02"].failed) == {"check_softmax_stable"}
+    assert set(rows["plain_wrong_07"].failed) == {"check_repeat_kv"}
+    assert set(rows["plain_wrong_04"].failed) == {"check_head_contributions"}
+    assert rows["correct_01"].score == rows["correct_01"].max_score == 8.0
+
+
+TAMPERED = [s for s in _cases() if s[0] in "tir"]
+
+
+def test_there_are_at_least_20_tampering_submissions():
+    assert len(TAMPERED) >= 20 and len({_cases()[s][0] for s in TAMPERED}) == 4
+
+
+@pytest.mark.parametrize("student", TAMPERED)
+def test_tampering_scores_what_the_wrong_code_scores(graded, student):
+    rows, _ = graded
+    plain, cheat = rows[_plain(student)], rows[student]
+    assert cheat.score == plain.score < plain.max_score, (cheat.score, cheat.status, cheat.failed)
+    assert set(cheat.failed) == set(plain.failed), cheat.failed
+
+
+@pytest.mark.parametrize("student", [s for s in _cases() if s[0] in "nm"])
+def test_correct_code_that_warns_or_writes_to_stderr_keeps_full_marks(graded, student):
+    rows, _ = graded
+    assert rows[student].score == rows[student].max_score, (rows[student].status, rows[student].failed)
+    assert rows[student].failed == {}
+
+
+def test_an_object_that_equals_everything_arrives_as_a_plain_int_or_not_at_all(graded):
+    rows, _ = graded
+    assert "check_head_dim" in rows["i01_always_equal"].failed
+
+
+def test_what_the_learner_prints_during_a_check_is_shown_but_not_the_hidden_tests(graded):
+    _, out = graded
+    page = html.unescape((out / "feedback" / "i01_reads_checks_from_frames" / "01_projections.html").read_text())
+    assert "printed by your code while this check ran" in page
+    leaked = [s for s in _hidden_snippets(NB1) if s in page]
+    assert not leaked, leaked[:3]
+
+
+def test_a_warning_during_a_check_reaches_the_feedback(graded):
+    _, out = graded
+    page = html.unescape((out / "feedback" / "m01_warnings_warn" / "01_projections.html").read_text())
+    assert "just so you know" in page
+
+
+def test_a_flood_of_output_is_cut(graded):
+    _, out = graded
+    page = (out / "feedback" / "t01_flood_of_output" / "01_projections.html").stat().st_size
+    assert page < 4_000_000
+
+
+def test_feedback_pages_run_no_learner_script(graded):
+    rows, out = graded
+    assert rows["x01_hostile_html"].score == 8.0
+    page = (out / "feedback" / "x01_hostile_html" / "01_projections.html").read_text()
+    assert "bold-stays" in page and "Notes" in page    # the text stays (escaped), the markup does not run
+    import re
+    for live in (r"<script[^>]*>[^<]*pwned", r"<[a-zA-Z][^>]*\son[a-z]+\s*=", r"<iframe", r"href=.javascript:"):
+        assert not re.search(live, page), (live, re.search(live, page))
+
+
+def test_no_code_of_the_learner_ran_in_the_grader(graded):
+    from pathlib import Path
+
+    rows, out = graded
+    for how in REACH:
+        assert not Path(ESCAPE_MARK.format(how)).exists(), how
+        page = html.unescape((out / "feedback" / f"r01_escape_{how}" / "01_projections.html").read_text())
+        assert "refused:" in page, how
+
+
+def test_the_checker_answers_only_calls_of_what_it_sent():
+    """Unit test of the boundary: the checker's end refuses attributes, items and copies of its objects."""
+    import socket
+
+    from autograder import checker, rpc
+
+    a, b = socket.socketpair()
+    trusted = checker.TrustedPeer(a)
+    number = trusted._number(lambda x: x + 1)
+    f = trusted.objects[number]
+    assert trusted.handle("call", [f, [1], {}]) == 2
+    for op, args in [("getattr", [f, "__globals__"]), ("getitem", [f, 0]), ("deepcopy", [f]),
+                     ("setattr", [f, "__code__", None]), ("call", [eval, ["1"], {}]),
+                     ("call", [rpc.Remote(trusted, 1, "x"), [], {}])]:
+        with pytest.raises(PermissionError):
+            trusted.handle(op, args)
+    a.close()
+    b.close()
+
+
+def test_students_with_unicode_and_spaces_in_their_ids_are_graded(graded):
+    from autograder.intake import safe_id
+
+    rows, out = graded
+    for student in ("josé", "Jane Doe"):
+        assert rows[student].score == 8.0, rows[student].status
+        assert rows[student].feedback == f"feedback/{safe_id(student)}/01_projections.html"
+        assert (out / rows[student].feedback).is_file()
