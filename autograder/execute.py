@@ -64,6 +64,8 @@ class SandboxedExecute(Execute):
     tmp_mb = Integer(256, help="size of the kernel's private /tmp (MiB)").tag(config=True)
     disk_mb = Integer(512, help="what the kernel's work folder may hold (MiB)").tag(config=True)
     max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
+    max_notebook_output = Integer(3_000_000, help="characters of output kept per notebook, every cell and "
+                                  "output type together").tag(config=True)
     isolation = Unicode("bwrap", help="'bwrap' or 'none' (resource limits only)").tag(config=True)
     kernels = Unicode("fork", help="'fork': fork kernels from a template sandbox that has imported `preload` "
                       "(forkserver.py); 'fresh': a new sandbox and Python per notebook").tag(config=True)
@@ -88,7 +90,7 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        self._fatal, self._output_size = None, {}
+        self._fatal, self._output_size, self._output_total, self._said_full = None, {}, 0, False
         self._key = (resources or {}).get("unique_key", "")
         self._sock, self._sock_path = None, ""
         self.outcomes: dict[str, checker.Outcome] = {}
@@ -235,19 +237,44 @@ class SandboxedExecute(Execute):
                 self._stop(cell, index, f"ran out of memory (limit {self.memory_mb} MiB)")
         return cell, resources
 
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep at most `max_output` characters of a cell's output (100 MB on one line stays out)."""
-        content = msg.get("content", {})
-        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+    def _budget(self, cell_index: int, size: int) -> tuple[int, int]:
+        """(characters this cell may still show, characters the notebook may still show), before `size`."""
         used = self._output_size.get(cell_index, 0)
         self._output_size[cell_index] = used + size
-        if used >= self.max_output:
-            return None
-        if used + size > self.max_output and msg.get("msg_type") == "stream":
-            content["text"] = content["text"][: self.max_output - used] + (
-                f"\n[output truncated: more than {self.max_output} characters]\n")
-        elif used + size > self.max_output:
-            return super().output(outs, {**msg, "msg_type": "stream", "content": {
-                "name": "stdout", "text": f"[output truncated: more than {self.max_output} characters]\n"}},
-                display_id, cell_index)
+        total = self._output_total
+        self._output_total = total + size
+        return self.max_output - used, self.max_notebook_output - total
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most `max_output` characters of a cell's output and `max_notebook_output` of the whole
+        notebook's, so that a feedback page and the grader's memory stay small whatever a learner prints."""
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        cell_left, notebook_left = self._budget(cell_index, size)
+        left = min(cell_left, notebook_left)
+        what = (f"more than {self.max_output} characters in this cell" if cell_left <= notebook_left else
+                f"more than {self.max_notebook_output} characters in this notebook")
+        if left <= 0:
+            if notebook_left > 0 or self._said_full:
+                return None
+            self._said_full = True   # say it once, where the first output is dropped
+            size, left = 1, 0
+            what = f"more than {self.max_notebook_output} characters in this notebook"
+        elif size > left and notebook_left < cell_left:
+            self._said_full = True
+        if size > left and msg.get("msg_type") == "stream" and left > 0:
+            content["text"] = content["text"][:left] + f"\n[output truncated: {what}]\n"
+        elif size > left:
+            note = {"name": "stdout", "text": f"[output truncated: {what}]\n"}
+            return super().output(outs, {**msg, "msg_type": "stream", "content": note,
+                                         "header": {**msg.get("header", {}), "msg_type": "stream"}}, None, cell_index)
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """A display handle's `.update()` counts against the notebook's output like any other output."""
+        content = msg.get("content", {})
+        size = sum(len(str(v)) for v in content.get("data", {}).values())
+        self._output_total += size
+        if self._output_total > self.max_notebook_output:
+            return None
+        return super()._update_display_id(display_id, msg)

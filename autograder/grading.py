@@ -95,7 +95,7 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
                 cells = {gid: [0.0, m] for gid, (_, m) in cells.items()}
             score = 0.0 if fatal else float(entry.score)
             results.append(Result(student_id, sub.notebook, score, float(entry.max_score), status, failed, cells,
-                                  outcome=Outcome.STOPPED if fatal else Outcome.GRADED))
+                                  outcome=Outcome.STOPPED if fatal else Outcome.GRADED, errors=others))
     return results
 
 

@@ -33,6 +33,8 @@ class Result:
     repairs: list[str] = field(default_factory=list)
     #: the outcome as data: what code reads (never the status sentence)
     outcome: Outcome = Outcome.GRADED
+    #: the learner's own cells that raised or timed out while the notebook still ran ("head_dim raised NameError")
+    errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)

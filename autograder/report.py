@@ -70,7 +70,7 @@ def write_report(results: list[Result], out: Path) -> Path:
     (out / "report.png").write_bytes(png)
     students = len({r.student_id for r in results})
     mistakes = common_mistakes(results)
-    problems = [[r.student_id, r.notebook, r.status] for r in results if not (r.graded and r.status == "graded")]
+    problems = [[r.student_id, r.notebook, r.status] for r in results if not r.graded or r.errors]
     flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != "not sandboxed")]
                for r in results if any(f != "not sandboxed" for f in r.flags)]
     repaired = [[r.student_id, r.notebook, "; ".join(r.repairs)] for r in results if r.repairs]

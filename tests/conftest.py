@@ -1,7 +1,6 @@
 """Shared fixtures: one grading batch per test session, because every graded notebook starts a kernel."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -247,6 +247,13 @@ def graded(tmp_path_factory):
     nb = samples.fill(NB1, {"head_dim": HOSTILE_HTML + samples.reference_answers(NB1)["head_dim"]})
     nb.cells.insert(6, nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN))
     samples.write_submission(subs, "x01_hostile_html", NB1, nb)
+    nb = samples.fill(NB1)
+    for k in range(8):   # 8 cells displaying 1,000,000 characters each, and a display updated with 20 MB
+        nb.cells.insert(6, nbformat.v4.new_code_cell(f"display('{k}' * 1_000_000)"))
+    nb.cells.insert(6, nbformat.v4.new_code_cell(
+        "from IPython.display import display\nh = display('start', display_id=True)\n"
+        "for _ in range(20):\n    h.update('z' * 1_000_000)"))
+    samples.write_submission(subs, "x01_output_flood", NB1, nb)
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -364,3 +371,10 @@ def test_students_with_unicode_and_spaces_in_their_ids_are_graded(graded):
         assert rows[student].score == 8.0, rows[student].status
         assert rows[student].feedback == f"feedback/{safe_id(student)}/01_projections.html"
         assert (out / rows[student].feedback).is_file()
+
+
+def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):
+    rows, out = graded
+    assert rows["x01_output_flood"].score == 8.0, rows["x01_output_flood"].status
+    page = (out / rows["x01_output_flood"].feedback).read_text()
+    assert len(page) < 5_000_000 and "characters in this notebook" in page
