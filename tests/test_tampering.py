@@ -12,9 +12,19 @@ import pytest
 from autograder import grading, samples
 from autograder.sandbox import Limits
 from test_feedback import _hidden_snippets
+from test_scan import STRIP
 
 NB1, NB2, NB4, NB7 = ("01_projections.ipynb", "02_scaled_attention.ipynb", "04_output_projection.ipynb",
                        "07_grouped_query_attention.ipynb")
+NB5, NB6 = "05_gpu_speed.ipynb", "06_heads_in_action.ipynb"
+WRONG_FLOPS = ("def mha_flops(batch, n, d_model, num_heads):\n"    # left out the projections
+               "    return 4 * batch * n * n * d_model\n")
+WRONG_ABLATE = ("def ablate_heads(concat, keep):\n"                  # zeroes tokens, not heads
+                "    out = concat.clone()\n"
+                "    for i, k in enumerate(keep):\n"
+                "        if not k:\n"
+                "            out[..., i, :] = 0\n"
+                "    return out\n")
 WRONG_HEAD_DIM = "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"   # no divisibility check
 WRONG_SOFTMAX = "def softmax(x, axis=-1):\n    e = np.exp(x)\n    return e / e.sum(axis=axis, keepdims=True)\n"
 WRONG_HC = ("def head_contributions(H, W_O):\n"        # assumes a batch axis in front
@@ -26,15 +36,7 @@ WRONG_REPEAT = "def repeat_kv(K, n_rep):\n    return np.tile(K, (1,) * (K.ndim -
 
 # Tricks, each put in front of the wrong answer (or, where it says so, inside it).
 TRICKS = {
-    "strips_asserts": '''
-import ast
-class StripChecks(ast.NodeTransformer):
-    def visit_Assert(self, node):
-        return ast.Pass()
-    def visit_Raise(self, node):
-        return ast.Pass()
-get_ipython().ast_transformers.append(StripChecks())
-''',
+    "strips_asserts": STRIP,
     "patches_allclose": '''
 np.allclose = lambda *a, **k: True
 np.array_equal = lambda *a, **k: True
@@ -204,6 +206,11 @@ def _cases() -> dict[str, tuple[str, dict]]:
              "plain_wrong_02": (NB2, {"softmax": WRONG_SOFTMAX}),
              "plain_wrong_07": (NB7, {"repeat_kv": WRONG_REPEAT}),
              "plain_wrong_04": (NB4, {"head_contributions": WRONG_HC}),
+             "plain_wrong_05": (NB5, {"mha_flops": WRONG_FLOPS}),
+             "plain_wrong_06": (NB6, {"ablate_heads": WRONG_ABLATE}),
+             "t05_patches_torch": (NB5, {"mha_flops": TRICKS["patches_torch"] + WRONG_FLOPS}),
+             "t06_patches_torch": (NB6, {"ablate_heads": TRICKS["patches_torch"] + TRICKS["patches_allclose"]
+                                         + WRONG_ABLATE}),
              "t04_changes_the_sentence": (NB4, {"head_contributions": WRONG_HC + SCRATCH, "quiz_summing":
                                                 samples.reference_answers(NB4)["quiz_summing"]
                                                 + "\nH, n, C = _H0, _n0, _C0\n"}),
@@ -263,7 +270,7 @@ def graded(tmp_path_factory):
 
 
 def _plain(student: str) -> str:
-    return {"01": "plain_wrong_01", "02": "plain_wrong_02", "04": "plain_wrong_04", "07": "plain_wrong_07"}[student[1:3]]
+    return f"plain_wrong_{student[1:3]}"
 
 
 def test_the_wrong_answers_lose_points_in_their_own_checks_only(graded):
@@ -273,6 +280,8 @@ def test_the_wrong_answers_lose_points_in_their_own_checks_only(graded):
     assert set(rows["plain_wrong_02"].failed) == {"check_softmax_stable"}
     assert set(rows["plain_wrong_07"].failed) == {"check_repeat_kv"}
     assert set(rows["plain_wrong_04"].failed) == {"check_head_contributions"}
+    assert set(rows["plain_wrong_05"].failed) == {"check_mha_flops"}
+    assert set(rows["plain_wrong_06"].failed) == {"check_ablate_heads"}
     assert rows["correct_01"].score == rows["correct_01"].max_score == 8.0
 
 
@@ -280,7 +289,7 @@ TAMPERED = [s for s in _cases() if s[0] in "tir"]
 
 
 def test_there_are_at_least_20_tampering_submissions():
-    assert len(TAMPERED) >= 20 and len({_cases()[s][0] for s in TAMPERED}) == 4
+    assert len(TAMPERED) >= 20 and len({_cases()[s][0] for s in TAMPERED}) == 6
 
 
 @pytest.mark.parametrize("student", TAMPERED)
