@@ -207,6 +207,9 @@ class SandboxedExecute(Execute):
         if isinstance(km, SandboxKernelManager):
             if km.stopped_because:
                 return km.stopped_because
+            if km.out_of_memory():
+                return (f"ran out of memory (limit {self.memory_mb} MiB for the notebook and every process "
+                        "it started)")
             return describe_exit(km.exit_status())
         return "ended the kernel"
 

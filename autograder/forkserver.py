@@ -28,6 +28,7 @@ import nbformat
 from jupyter_client.provisioning import LocalProvisioner
 
 from . import zygote
+from . import memlimit
 from .sandbox import Limits, bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
 
 SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
@@ -64,6 +65,10 @@ class Template:
             os.chown(self.slot, self.uid, self.uid)
         cmd = (bwrap_args(self.slot, limits, kernel_env(self.slot)) + limit_args(limits, self.uid)
                + [sys.executable, "-c", SOURCE, json.dumps(preload)])
+        # one notebook at a time runs here: the group's limit is the notebook's, all its processes together
+        self.memory = memlimit.group(limits.memory_mb)
+        if self.memory is not None:
+            cmd = self.memory.wrap(cmd)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         self._cond = threading.Condition()
@@ -179,6 +184,8 @@ class Template:
         except subprocess.TimeoutExpired:
             pass
         shutil.rmtree(self.slot, ignore_errors=True)
+        if self.memory is not None:
+            self.memory.close()
 
 
 _templates: dict[tuple[Limits, tuple[str, ...]], Template] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from . import execute, forkserver, repair, sandbox, scan
+from . import execute, forkserver, memlimit, repair, sandbox, scan
 from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
@@ -222,6 +222,8 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
     isolation = sandbox.isolation(isolation)
     if isolation == "none":
         print(sandbox.WARNING, file=sys.stderr)
+    if progress:
+        print(memlimit.describe(limits.memory_mb), file=sys.stderr)
     known = notebook_names(solutions)
     subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
     out.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from . import memlimit
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -229,6 +231,9 @@ class SandboxKernelManager(AsyncKernelManager):
         kw.setdefault("stdout", subprocess.DEVNULL)   # what matters comes over the kernel's sockets
         kw.setdefault("stderr", subprocess.DEVNULL)
         await super().start_kernel(**kw)
+        self._memory, self._oom_before = self._memory_group(), 0
+        if self._memory is not None:
+            self._oom_before = self._memory.oom_kills()
         self._done = threading.Event()
         threading.Thread(target=self._watch, args=(self._done,), daemon=True).start()
 
@@ -244,7 +249,17 @@ class SandboxKernelManager(AsyncKernelManager):
         prefix = limit_args(self.limits, uid)
         if self.sandboxed:
             prefix = bwrap_args(self._workdir, self.limits, kernel_env(self._workdir)) + prefix
-        return prefix + cmd
+        self._own_memory = memlimit.group(self.limits.memory_mb)
+        return self._own_memory.wrap(prefix + cmd) if self._own_memory is not None else prefix + cmd
+
+    def _memory_group(self):
+        """The memory cgroup of this notebook (memlimit.py): the template's, or the fresh kernel's own."""
+        return self.template.memory if self.template is not None else getattr(self, "_own_memory", None)
+
+    def out_of_memory(self) -> bool:
+        """Did the OOM killer end a process of this notebook (its memory group ran out)?"""
+        group = getattr(self, "_memory", None)
+        return group is not None and group.oom_kills() > self._oom_before
 
     @property
     def expired(self) -> bool:
@@ -290,6 +305,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._done:
             self._done.set()
         await super().cleanup_resources(restart)
+        own = getattr(self, "_own_memory", None)
+        if own is not None and not restart:
+            own.close()
+            self._own_memory = None
         if self.template is not None and not restart:
             self.template.reset()   # nothing of this notebook is left for the next one
         elif self._workdir and not restart:

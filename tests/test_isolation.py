@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import grading, results, samples, sandbox
+from autograder import grading, memlimit, results, samples, sandbox
 from autograder.paths import SOLUTIONS
 from autograder.sandbox import Limits
 from conftest import NOTEBOOKS, running
@@ -192,3 +192,39 @@ def test_without_bwrap_grading_warns_and_flags_every_row(tmp_path, capsys):
     rows = grading.grade(subs, tmp_path / "out", cell_timeout=60, progress=False, isolation="none")
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert rows[0].score == rows[0].max_score and "not sandboxed" in rows[0].flags
+
+
+HOLD = """
+import multiprocessing as mp, time
+def hold(mib):
+    block = bytearray(mib << 20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    time.sleep(30)
+children = [mp.get_context("fork").Process(target=hold, args=(150,)) for _ in range(6)]
+for child in children:
+    child.start()
+time.sleep(6)
+print("children holding their memory:", sum(c.is_alive() for c in children))
+for child in children:
+    child.kill()
+"""
+
+
+@needs_bwrap
+@pytest.mark.skipif(memlimit.kind() is None, reason="no memory cgroup can be made on this machine")
+@pytest.mark.parametrize("kernels", ["fork", "fresh"])
+def test_the_memory_limit_holds_for_all_of_a_notebooks_processes(tmp_path, kernels):
+    """Six children of 150 MiB each fit the per-process limit (512 MiB) but not the notebook's: some of them
+    (or the kernel) are killed, and the student after it is graded as usual."""
+    subs = tmp_path / "subs"
+    samples.write_submission(subs, "a_six_children", NB, samples.fill(NB, {"head_dim": HOLD + CORRECT}))
+    samples.write_submission(subs, "b_correct_after", NB, samples.fill(NB))
+    rows = {r.student_id: r for r in grading.grade(subs, tmp_path / "out", cell_timeout=40, progress=False,
+                                                    jobs=1, kernels=kernels,
+                                                    limits=Limits(notebook_timeout=120, memory_mb=512))}
+    hog = rows["a_six_children"]
+    page = (tmp_path / "out" / hog.feedback).read_text() if hog.feedback else ""
+    assert "children holding their memory: 6" not in page
+    assert "children holding their memory:" in page or "ran out of memory" in hog.status, hog.status
+    assert rows["b_correct_after"].score == 8.0, rows["b_correct_after"].status
