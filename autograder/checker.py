@@ -198,10 +198,6 @@ class TrustedPeer(rpc.Peer):
                 except Exception:   # noqa: BLE001 - a state we can't load: the check sees the old one
                     pass
 
-    def describe(self, err):
-        # the checker's traceback would show hidden tests' lines: only the type and message cross
-        return [type(err).__name__, str(err)[:rpc.MAX_TRACE], ""]
-
     def handle(self, op, args):
         """The learner's kernel may only *call* what the checker gave it (a reference solution, a check's
         `loss_fn`, a pretend GPU's methods): no attributes, items or copies of the checker's objects, which

@@ -9,7 +9,6 @@ Standard library only: this source also runs inside the learner's kernel (agent.
 """
 import copy as _copy
 import time as _time
-import traceback as _traceback
 
 try:
     from . import wire
@@ -219,9 +218,9 @@ class Peer:
         return op
 
     def describe(self, err):
-        frames = _traceback.format_exception(type(err), err, err.__traceback__)
-        text = "".join(frames[1:] if len(frames) > 1 else frames)
-        return [type(err).__name__, str(err)[:MAX_TRACE], text[-MAX_TRACE:]]
+        """[type, message, traceback text] of an error to send. Only the type and message by default: the
+        trusted side's frames would show hidden tests' lines (the learner's side adds its own, agent.py)."""
+        return [type(err).__name__, str(err)[:MAX_TRACE], ""]
 
     def handle(self, op, args):
         if op == "call":
