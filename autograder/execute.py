@@ -17,9 +17,9 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
-from . import agent, checker, forkserver, rpc
+from . import agent, checker, forkserver, iopub, rpc
 from .feedback import LEARNER_FRAMES
 from .sandbox import Limits, SandboxKernelManager, describe_exit
 
@@ -71,12 +71,16 @@ class SandboxedExecute(Execute):
                       "(forkserver.py); 'fresh': a new sandbox and Python per notebook").tag(config=True)
     preload = List(Unicode(), help="modules the kernel template imports once").tag(config=True)
     source_dir = Unicode("", help="the source notebooks (with hidden tests) the checker runs").tag(config=True)
+    # output still arriving after a cell finished is the learner's flood, not a timeout: note it and go on
+    raise_on_iopub_timeout = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self._fatal: str | None = None
         self._output_size: dict[int, int] = {}
+        self._reply: dict = {}
+        self.on_cell_executed = self._keep_reply
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -182,9 +186,22 @@ class SandboxedExecute(Execute):
         except Exception:   # noqa: BLE001
             return False
 
+    def _keep_reply(self, cell=None, cell_index=None, execute_reply=None) -> None:
+        """on_cell_executed: runs once the reply is in and nbclient has stopped waiting for the output."""
+        self._reply = execute_reply or {}
+        self._incomplete = not self._idle
+
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
+            self._idle = True   # the kernel's last output message for this cell has arrived
+        return super().process_message(msg, cell, cell_index)
+
     def _run_in_kernel(self, cell: NotebookNode, index: int) -> NotebookNode:
         """A check of *how* the learner computed something (checker.LEARNER_SIDE) runs in the learner's
-        kernel, outside IPython's history; stderr and displayed values never decide its score."""
+        kernel, outside IPython's history; stderr and displayed values never decide its score. Its verdict
+        is the kernel's execute reply (the shell channel), so an error message lost on the output channel
+        (a flood, a dropped connection) can't turn a failed check into a pass."""
+        self._reply = {}
         cell = self.execute_cell(cell, index, store_history=False)
         kept = []
         for out in cell.get("outputs", []):
@@ -192,8 +209,23 @@ class SandboxedExecute(Execute):
                 out["name"] = "stdout"
             if out.get("output_type") != "execute_result":
                 kept.append(out)
+        content = self._reply.get("content", {})
+        if content.get("status") != "ok" and not any(o.get("output_type") == "error" for o in kept):
+            kept.append(_error(content.get("ename") or "CheckFailed", content.get("evalue") or (
+                "this check failed, and its message was lost in your code's output")))
         cell.outputs = kept
         return cell
+
+    def _note_lost_output(self, cell: NotebookNode) -> None:
+        """Say so in the cell when the output channel dropped an oversized message (iopub.py)."""
+        cuts = self.kc.dropped_connections() if hasattr(self.kc, "dropped_connections") else 0
+        if cell.cell_type != "code" or not (cuts or self._incomplete):
+            return
+        note = (f"[output lost: your code sent more than {iopub.MAX_MESSAGE >> 20} MiB of output at once; the "
+                "grader dropped it and whatever was sent just after it]\n" if cuts else
+                f"[output incomplete: this cell finished, but its output had not all arrived {self.iopub_timeout} s "
+                "later (a flood of output, here or in an earlier cell); the grader went on without the rest]\n")
+        cell.setdefault("outputs", []).append(NotebookNode(output_type="stream", name="stdout", text=note))
 
     def _stop(self, cell: NotebookNode, index: int, cause: str) -> None:
         self._fatal = f"{cell_label(cell, index)} {cause}"
@@ -214,6 +246,7 @@ class SandboxedExecute(Execute):
         return "ended the kernel"
 
     def preprocess_cell(self, cell, resources, index):
+        self._idle, self._incomplete = False, False
         if self._fatal:
             if cell.cell_type == "code":
                 cell.outputs = [_error(NOT_RUN, f"not run: {self._fatal}")]
@@ -238,6 +271,8 @@ class SandboxedExecute(Execute):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if any(o.get("ename") == "MemoryError" for o in errors):
                 self._stop(cell, index, f"ran out of memory (limit {self.memory_mb} MiB)")
+        if self.kc is not None:
+            self._note_lost_output(cell)
         return cell, resources
 
     def _budget(self, cell_index: int, size: int) -> tuple[int, int]:

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import DottedObjectName, Type
 
 from . import memlimit
 
@@ -195,6 +196,9 @@ class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel in the sandbox and enforces the notebook time limit.
     With a `template` (forkserver.py) the kernel is forked in the template's sandbox instead."""
 
+    # the output channel's bounds (iopub.py): a learner's flood can't fill the grader's memory
+    client_class = DottedObjectName("autograder.iopub.BoundedClient")
+    client_factory = Type(klass="autograder.iopub.BoundedClient")
     limits: Limits = Limits()
     sandboxed: bool = True
     notebook_file: Path | None = None   # copied into the work folder

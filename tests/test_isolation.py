@@ -228,3 +228,39 @@ def test_the_memory_limit_holds_for_all_of_a_notebooks_processes(tmp_path, kerne
     assert "children holding their memory: 6" not in page
     assert "children holding their memory:" in page or "ran out of memory" in hog.status, hog.status
     assert rows["b_correct_after"].score == 8.0, rows["b_correct_after"].status
+
+
+FLOOD = """
+import resource, sys
+from pathlib import Path
+from autograder import grading, samples
+if __name__ == "__main__":
+    subs, out = Path(sys.argv[1]) / "subs", Path(sys.argv[1]) / "out"
+    flood = "\\nimport sys\\nfor _ in range(300):\\n    sys.stdout.write('x' * (1 << 20))\\n"
+    samples.write_submission(subs, "flood", "01_projections.ipynb", samples.fill("01_projections.ipynb", {
+        "head_dim": samples.reference_answers("01_projections.ipynb")["head_dim"] + flood}))
+    row, = grading.grade(subs, out, progress=False, jobs=1, isolation="bwrap")
+    print(row.score, row.max_score, row.status, sep="|")
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    print((out / row.feedback).read_text())
+"""
+
+
+@needs_bwrap
+def test_300_megabytes_of_output_leave_the_grader_small_and_the_status_true(tmp_path):
+    """The grader (jobs=1: this very process) receives the flood through a bounded channel (iopub.py): its
+    memory stays far below the 300 MB printed, nothing is called a timeout, the page says output was lost."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "flood.py"
+    script.write_text(FLOOD)
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).parent.parent, env={**__import__("os").environ, "PYTHONPATH": "."},
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    verdict, rss, page = done.stdout.split("\n", 2)
+    assert verdict == "8.0|8.0|graded", verdict
+    assert int(rss) < 250, f"the grader held {rss} MiB"
+    assert "[output lost: your code sent more than 8 MiB of output at once" in page
+    assert len(page) < 5_000_000

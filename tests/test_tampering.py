@@ -6,6 +6,7 @@ function that a hidden check calls can't carry the hidden tests into the feedbac
 """
 import html
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,15 @@ WRONG_HC = ("def head_contributions(H, W_O):\n"        # assumes a batch axis in
 # ... and changes the notebook's sentence so that the visible checks can't tell (they used to read it)
 SCRATCH = "\n_H0, _n0, _C0 = H, n, C\nH = H[:, :2]\nn = 2\nC = combine_heads(H)\n"
 WRONG_REPEAT = "def repeat_kv(K, n_rep):\n    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"
+# A module whose causal mask is inverted: it fails check_module_grad, one of the two checks that run in the
+# learner's kernel. Its flooding twin prints 20 MB on every call, which makes the grader cut the output
+# channel (iopub.py) and lose the check's error message: the kernel's execute reply must decide instead.
+_NB04 = samples.load_catalogue(Path(__file__).parent / "catalogue" / "nb04.py")
+WRONG_MODULE = next(c["answers"]["MultiHeadAttention"] for c in _NB04["WRONG"]
+                    if c["name"] == "module_mask_torch_convention")
+FLOODING_MODULE = WRONG_MODULE.replace("    def forward(self, query, key, value, mask=None):\n",
+                                       "    def forward(self, query, key, value, mask=None):\n"
+                                       "        print('x' * 20_000_000)\n", 1)
 
 # Tricks, each put in front of the wrong answer (or, where it says so, inside it).
 TRICKS = {
@@ -216,6 +226,8 @@ def _cases() -> dict[str, tuple[str, dict]]:
                                                 + "\nH, n, C = _H0, _n0, _C0\n"}),
              "n04_correct_rebinds_n": (NB4, {"head_contributions": samples.reference_answers(NB4)["head_contributions"]
                                              + "\nn = 5   # scratch: a 5-token sentence next\n"}),
+             "plain_wrong_module_04": (NB4, {"MultiHeadAttention": WRONG_MODULE}),
+             "y04_flood_hides_the_error": (NB4, {"MultiHeadAttention": FLOODING_MODULE}),
              "correct_01": (NB1, {})}
     for name, trick in TRICKS.items():
         cases[f"t01_{name}"] = (NB1, {"head_dim": trick + WRONG_HEAD_DIM})
@@ -380,6 +392,14 @@ def test_students_with_unicode_and_spaces_in_their_ids_are_graded(graded):
         assert rows[student].score == 8.0, rows[student].status
         assert rows[student].feedback == f"feedback/{safe_id(student)}/01_projections.html"
         assert (out / rows[student].feedback).is_file()
+
+
+def test_a_flood_that_cuts_the_output_channel_cannot_hide_a_failed_check(graded):
+    rows, out = graded
+    plain, cheat = rows["plain_wrong_module_04"], rows["y04_flood_hides_the_error"]
+    assert "check_module_grad" in plain.failed and plain.score < plain.max_score, plain.failed
+    assert cheat.score == plain.score and set(cheat.failed) == set(plain.failed), (cheat.score, cheat.failed)
+    assert "[output lost" in (out / cheat.feedback).read_text()
 
 
 def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):

@@ -1,0 +1,60 @@
+"""The grader's end of the kernel's output channel (IOPub), with a bound on what it will hold.
+
+Whatever a learner prints, nbclient receives on one zmq socket. Without a bound, one `print` of a
+gigabyte becomes one gigabyte-sized message in the grader's memory before any output cap can look at
+it. Here zmq itself refuses it: a message larger than MAX_MESSAGE closes the connection before its body
+is read (zmq reconnects by itself), and at most QUEUE messages wait in the grader. The worst case the
+grader holds is QUEUE * MAX_MESSAGE bytes; the kernel's side of the queue is in the kernel's memory,
+under the notebook's limit. Every dropped connection is recorded, so the feedback can say that output
+was lost and why.
+
+Grades never depend on this channel: checks answer over their own socket (execute.py), and the two
+checks that run in the kernel are judged by the kernel's execute reply, not by its error output.
+"""
+from __future__ import annotations
+
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+
+#: the largest single output message the grader accepts (bytes); larger ones are dropped with a note
+MAX_MESSAGE = 8 << 20
+#: output messages that may wait in the grader's memory
+QUEUE = 16
+
+
+class BoundedClient(AsyncKernelClient):
+    """nbclient's kernel client, whose IOPub socket refuses oversized messages and keeps a short queue."""
+
+    _monitor: zmq.Socket | None = None
+
+    def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
+        ctx = self.context
+        before = dict(ctx.sockopts)
+        ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)   # options are read when a socket connects: set them first
+        ctx.setsockopt(zmq.RCVHWM, QUEUE)
+        try:
+            sock = super().connect_iopub(identity)
+        finally:
+            ctx.sockopts.clear()
+            ctx.sockopts.update(before)
+        address = f"inproc://iopub-monitor-{id(sock)}"
+        sock.monitor(address, zmq.EVENT_DISCONNECTED)
+        self._monitor = zmq.Context.shadow(ctx.underlying).socket(zmq.PAIR)
+        self._monitor.linger = 0
+        self._monitor.connect(address)
+        return sock
+
+    def dropped_connections(self) -> int:
+        """How many times the output channel was cut since the last call (each cut loses the oversized
+        message and whatever the kernel sent before zmq reconnected)."""
+        cuts = 0
+        while self._monitor is not None and self._monitor.poll(0):
+            self._monitor.recv_multipart()
+            cuts += 1
+        return cuts
+
+    def stop_channels(self) -> None:
+        if self._monitor is not None:
+            self._monitor.close()
+            self._monitor = None
+        super().stop_channels()
