@@ -79,8 +79,6 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
         self._fatal: str | None = None
         self._output_size: dict[int, int] = {}
-        self._reply: dict = {}
-        self.on_cell_executed = self._keep_reply
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -186,10 +184,12 @@ class SandboxedExecute(Execute):
         except Exception:   # noqa: BLE001
             return False
 
-    def _keep_reply(self, cell=None, cell_index=None, execute_reply=None) -> None:
-        """on_cell_executed: runs once the reply is in and nbclient has stopped waiting for the output."""
-        self._reply = execute_reply or {}
+    def on_cell_executed(self, **kwargs):
+        """Runs once the reply is in and nbclient has stopped waiting for the cell's output. nbgrader's
+        version adds the reply's error when the output channel lost it: a check that runs in the kernel
+        (checker.LEARNER_SIDE) is judged by its execute reply, which a flood of output can't drop."""
         self._incomplete = not self._idle
+        super().on_cell_executed(**kwargs)
 
     def process_message(self, msg, cell, cell_index):
         if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
@@ -198,10 +198,7 @@ class SandboxedExecute(Execute):
 
     def _run_in_kernel(self, cell: NotebookNode, index: int) -> NotebookNode:
         """A check of *how* the learner computed something (checker.LEARNER_SIDE) runs in the learner's
-        kernel, outside IPython's history; stderr and displayed values never decide its score. Its verdict
-        is the kernel's execute reply (the shell channel), so an error message lost on the output channel
-        (a flood, a dropped connection) can't turn a failed check into a pass."""
-        self._reply = {}
+        kernel, outside IPython's history; stderr and displayed values never decide its score."""
         cell = self.execute_cell(cell, index, store_history=False)
         kept = []
         for out in cell.get("outputs", []):
@@ -209,10 +206,6 @@ class SandboxedExecute(Execute):
                 out["name"] = "stdout"
             if out.get("output_type") != "execute_result":
                 kept.append(out)
-        content = self._reply.get("content", {})
-        if content.get("status") != "ok" and not any(o.get("output_type") == "error" for o in kept):
-            kept.append(_error(content.get("ename") or "CheckFailed", content.get("evalue") or (
-                "this check failed, and its message was lost in your code's output")))
         cell.outputs = kept
         return cell
 
