@@ -34,3 +34,20 @@ def test_self_check_lists_what_to_fix():
     assert "[passes] check_head_dim" in out
     assert "[to fix] check_split_heads: AssertionError: your heads mix tokens" in out
     assert "2/4 checks pass. Fix the ones above" in out
+
+
+def test_self_check_gives_the_check_cells_verdict_after_later_cells_change_the_globals():
+    """Issue 15: notebook 02's section 6 sets d_model = 16 after the checks. A learner who divides by the global
+    sqrt(d_model) must read the same message in the check cell and in the self-check at the end."""
+    wrong = ("def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+             "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_model)\n"
+             "    if mask is not None:\n"
+             "        scores = np.where(mask, scores, -np.inf)\n"
+             "    weights = softmax(scores)\n"
+             "    return weights @ V, weights\n")
+    nb = samples.fill("02_scaled_attention.ipynb", {"scaled_dot_product_attention": wrong})
+    out = run_last_cell_output(nb)
+    check = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "check_attention")
+    (error,) = [o for o in check.outputs if o.output_type == "error"]
+    assert "d_model" in error["evalue"] and "sqrt(d_k)" in error["evalue"]
+    assert f"[to fix] check_attention: AssertionError: {error['evalue']}" in out
