@@ -11,6 +11,7 @@ import os
 import secrets
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_core.utils import run_sync
@@ -92,19 +93,34 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        self._fatal, self._output_size, self._output_total, self._said_full = None, {}, 0, False
-        self._key = (resources or {}).get("unique_key", "")
-        self._sock, self._sock_path = None, ""
+        with self.notebook((resources or {}).get("unique_key", "")):
+            return super().preprocess(nb, resources, km)
+
+    @contextmanager
+    def notebook(self, key: str):
+        """One notebook's grading state: its checker (from `source_dir/<key>.ipynb`), its verdicts, its
+        output budget, and the socket checks use (closed at the end)."""
+        self._key, self._sock, self._sock_path = key, None, ""
+        self.restart_budget()
         self.outcomes: dict[str, checker.Outcome] = {}
         OUTCOMES[self._key] = self.outcomes
         source = Path(self.source_dir) / f"{self._key}.ipynb" if self.source_dir else None
         self._checker = checker.Checker(checker.spec_for(source)) if source and source.is_file() else None
         try:
-            return super().preprocess(nb, resources, km)
+            yield self
         finally:
             if self._sock is not None:
                 self._sock.close()
                 Path(self._sock_path).unlink(missing_ok=True)
+
+    def restart_budget(self) -> None:
+        """Forget the output already counted and the fatal cell: a fresh notebook as far as limits go."""
+        self._fatal, self._output_size, self._output_total, self._said_full = None, {}, 0, False
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the kernel was stopped ("head_dim timed out (...)"), or None while it runs."""
+        return self._fatal
 
     def _listener(self) -> socket.socket | None:
         """The socket the learner's kernel connects to for each check, in its work folder (made once per

@@ -1,0 +1,181 @@
+"""Wrong-answer catalogues checked at the level of checks: one sandboxed kernel per notebook, not per case.
+
+Grading a whole notebook per catalogue case re-runs every cell of it, trainings and timing sweeps
+included, about 200 times. Here the reference solution runs once, as grading runs it (same executor,
+sandbox, checker and limits). Then each case, in the same kernel, runs from its first changed cell to the
+end of the notebook in order: its own answer cells, and every check (the checker asks, the kernel answers),
+skipping the demonstration cells in between. Then the reference answers are run again, and the next case
+starts. A kernel that a case stops (a timeout, a crash) is replaced, and the reference run again.
+
+This gives the verdicts whole-notebook grading gives because a check reads nothing of the kernel but its own
+exercise's names (checker.py), and the earlier exercises are the reference during a check either way. The
+one difference is when a name is read: here, after the whole notebook ran. So a case whose answer reads or
+binds a name that a later cell binds is graded as a whole notebook instead (`needs_whole_notebook`), and
+the tests compare both ways on a sample of cases.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+import symtable
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from . import checker, samples, sandbox
+from .execute import STOPPED, SandboxedExecute
+from .nbcourse import nbgrader_config
+from .outcome import Outcome, Result
+from .paths import SOLUTIONS
+
+#: the session kernel runs the reference notebook and every case: no notebook time limit of its own
+SESSION_LIMITS = sandbox.Limits(notebook_timeout=24 * 3600)
+
+
+def _meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(globals the code reads but doesn't bind, names it binds at top level) of one cell's source."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        top = symtable.symtable("\n".join(lines), "<cell>", "exec")
+    except SyntaxError:
+        return set(), set()
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    read, tables = set(), [top]
+    while tables:
+        table = tables.pop()
+        tables.extend(table.get_children())
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table is top or sym.is_global()):
+                read.add(sym.get_name())
+    return read - bound - set(dir(builtins)), bound
+
+
+def needs_whole_notebook(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
+    """The names that make a check-level run differ from whole-notebook grading for this case: names its
+    changed cells read or bind that a later cell run in the kernel binds too, and names the reference answers
+    bind that its answers don't. Empty: check level is exact."""
+    changed = [i for i, (a, b) in enumerate(zip(base.cells, case.cells)) if a.source != b.source]
+    if not changed:
+        return set()
+    touched: set[str] = set()
+    stale: set[str] = set()   # bound by the reference answer, not by this one: it would keep the reference's value
+    for i in changed:
+        read, bound = _names(case.cells[i].source)
+        touched |= read | bound
+        stale |= _names(base.cells[i].source)[1] - bound
+    later: set[str] = set()
+    for i in range(changed[0] + 1, len(base.cells)):
+        cell = base.cells[i]
+        runs_in_kernel = not (_meta(cell).get("grade") and _meta(cell).get("grade_id") not in checker.LEARNER_SIDE)
+        if cell.cell_type == "code" and i not in changed and runs_in_kernel:
+            later |= _names(cell.source)[1]
+    return (touched & later) | stale
+
+
+class Session:
+    """One sandboxed kernel that has run the reference notebook, and runs cases in it."""
+
+    def __init__(self, notebook: str, cell_timeout: int, isolation: str):
+        self.notebook, self.stem = notebook, Path(notebook).stem
+        self.base = samples.fill(notebook)
+        self._tmp = tempfile.TemporaryDirectory(prefix="mha-checklevel-")
+        config = nbgrader_config(Path(self._tmp.name), cell_timeout, SESSION_LIMITS, isolation, kernels="fresh")
+        config.SandboxedExecute.source_dir = str(SOLUTIONS)
+        self.ep = SandboxedExecute(config=config)
+        self.resources = {"unique_key": self.stem, "metadata": {"path": self._tmp.name}}
+        self.points = {_meta(c)["grade_id"]: float(_meta(c).get("points", 0)) for c in self.base.cells
+                       if _meta(c).get("grade") and c.cell_type == "code"}
+        self._kernel = None
+
+    def __enter__(self) -> Session:
+        self._context = self.ep.notebook(self.stem)
+        self._context.__enter__()
+        self._start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop_kernel()
+        self._context.__exit__(*exc)
+        self._tmp.cleanup()
+
+    def _start(self) -> None:
+        """A fresh kernel that has run the whole reference notebook as grading runs it."""
+        NotebookClient.__init__(self.ep, copy.deepcopy(self.base))   # what ExecutePreprocessor.preprocess does
+        self.ep.resources = self.resources
+        self._kernel = self.ep.setup_kernel()
+        self._kernel.__enter__()
+        self.ep.wait_for_reply(self.ep.kc.kernel_info())
+        self.ep.restart_budget()
+        for index, cell in enumerate(self.ep.nb.cells):
+            self.ep.preprocess_cell(cell, self.resources, index)
+        failing = [gid for gid, o in self.ep.outcomes.items() if not o.passed]
+        if self.ep.stopped or failing:
+            raise RuntimeError(f"the reference solution of {self.notebook} does not pass: "
+                               f"{self.ep.stopped or failing}")
+
+    def _stop_kernel(self) -> None:
+        if self._kernel is not None:
+            self._kernel.__exit__(None, None, None)
+            self._kernel = None
+
+    def _run(self, cell, index: int):
+        cell = copy.deepcopy(cell)
+        self.ep.preprocess_cell(cell, self.resources, index)
+        return cell
+
+    def grade(self, student: str, case_nb: nbformat.NotebookNode) -> Result:
+        """Run the case from its first changed cell on, score every check, then restore the reference."""
+        changed = [i for i, (a, b) in enumerate(zip(self.base.cells, case_nb.cells)) if a.source != b.source]
+        first = changed[0] if changed else len(self.base.cells)
+        self.ep.restart_budget()
+        self.ep.outcomes.clear()
+        cells, failed = {}, {}
+        for index, cell in enumerate(self.base.cells):
+            meta = _meta(cell)
+            if index in changed:
+                self._run(case_nb.cells[index], index)
+            elif meta.get("grade") and cell.cell_type == "code":
+                points = float(meta.get("points", 0))
+                if index < first:   # ran before anything changed: as in the reference run
+                    cells[meta["grade_id"]] = [points, points]
+                    continue
+                done = self._run(cell, index)
+                gid = meta["grade_id"]
+                error = self._error(gid, done)
+                cells[gid] = [0.0 if error else points, points]
+                if error and points:
+                    failed[gid] = error
+            if self.ep.stopped:
+                break
+        total = sum(self.points.values())
+        if self.ep.stopped:   # as grading scores a stopped notebook: 0, every check lost
+            why = self.ep.stopped
+            failed = {gid: failed.get(gid, f"{STOPPED}: {why}") for gid, m in self.points.items() if m}
+            cells = {gid: [0.0, m] for gid, m in self.points.items()}
+            self._stop_kernel()
+            self._start()
+            return Result(student, self.notebook, 0.0, total, f"graded; {why}", failed, cells,
+                          outcome=Outcome.STOPPED)
+        for index in changed:   # the reference answers again, for the next case
+            self._run(self.base.cells[index], index)
+        return Result(student, self.notebook, sum(s for s, _ in cells.values()), total, "graded", failed, cells)
+
+    def _error(self, gid: str, cell) -> str:
+        outcome = self.ep.outcomes.get(gid)
+        if outcome is not None:
+            return "" if outcome.passed else f"{outcome.ename}: {outcome.evalue}"
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        return f"{errors[-1].get('ename', 'Error')}: {errors[-1].get('evalue', '')}".strip() if errors else ""
+
+
+def grade_cases(notebook: str, answers: dict[str, dict[str, str]], cell_timeout: int = 60,
+                isolation: str = "auto") -> list[Result]:
+    """{student: their answers by solution grade_id} of one notebook, graded at check level in one kernel."""
+    with Session(notebook, cell_timeout, sandbox.isolation(isolation)) as session:
+        return [session.grade(student, samples.fill(notebook, case)) for student, case in answers.items()]
