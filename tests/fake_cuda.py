@@ -324,15 +324,10 @@ def pretend_gpu(name="Tesla T4"):
         stack.enter_context(mock.patch.object(torch.accelerator, "synchronize", gpu.synchronize))
         stack.enter_context(mock.patch.object(time, "perf_counter", gpu.clock))
         stack.enter_context(mock.patch.object(timeit, "default_timer", gpu.clock))
+        stack.enter_context(torch.nn.attention.sdpa_kernel([b for b, on in zip(FLAGS, flags) if on]))  # restores them
         torch.set_num_threads(1)      # the CPU stands in for a GPU: one thread, fixed, as in the notebooks
         try:
             with gpu:
                 yield gpu
         finally:
             torch.set_num_threads(threads)
-            for (_, (_, label)), enabled in zip(FLAGS.items(), flags):
-                setter = {"Flash attention": torch.backends.cuda.enable_flash_sdp,
-                          "Memory Efficient attention": torch.backends.cuda.enable_mem_efficient_sdp,
-                          "cuDNN attention": torch.backends.cuda.enable_cudnn_sdp,
-                          "Math": torch.backends.cuda.enable_math_sdp}[label]
-                setter(enabled)
