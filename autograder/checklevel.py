@@ -179,3 +179,21 @@ def grade_cases(notebook: str, answers: dict[str, dict[str, str]], cell_timeout:
     """{student: their answers by solution grade_id} of one notebook, graded at check level in one kernel."""
     with Session(notebook, cell_timeout, sandbox.isolation(isolation)) as session:
         return [session.grade(student, samples.fill(notebook, case)) for student, case in answers.items()]
+
+
+def _grade_notebook(notebook: str, answers: dict[str, dict[str, str]], cell_timeout: int, isolation: str):
+    return grade_cases(notebook, answers, cell_timeout, isolation)
+
+
+def grade_many(work: dict[str, dict[str, dict[str, str]]], jobs: int = 2, cell_timeout: int = 60,
+               isolation: str = "auto") -> list[Result]:
+    """{notebook: {student: answers}}, one session per notebook, `jobs` notebooks at once (the longest first)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    order = sorted(work, key=lambda nb: -len(work[nb]))
+    if jobs <= 1 or len(order) <= 1:
+        return [r for nb in order for r in grade_cases(nb, work[nb], cell_timeout, isolation)]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_grade_notebook, nb, work[nb], cell_timeout, isolation) for nb in order]
+        return [r for f in futures for r in f.result()]

@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading, merge, release, results, samples
+from . import checklevel, grading, merge, release, results, samples
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -59,18 +59,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogue(args: argparse.Namespace) -> int:
-    """Grade every case of wrong-answer catalogue files and say which behave as they should."""
-    problems, total = [], 0
+    """Grade every case of wrong-answer catalogue files and say which behave as they should: at the level of
+    checks, one kernel per notebook (checklevel.py), except cases that need their whole notebook graded
+    (and every case with --whole)."""
+    cases: dict[str, dict] = {}
+    quick: dict[str, dict[str, dict]] = {}
+    graded: list[grading.Result] = []
     with tempfile.TemporaryDirectory(prefix="mha-catalogue-") as tmp:
         submissions = Path(tmp) / "submissions"
-        cases = {}
         for path in args.files:
-            cases.update(samples.write_catalogue(submissions, samples.load_catalogue(path)))
-        graded = _grade_and_report(submissions, args.out, args.timeout, quiet=True, jobs=args.jobs, args=args)
-        total = len(cases)
-        problems = samples.check_catalogue(cases, graded)
+            cat = samples.load_catalogue(path)
+            nb, base = cat["NOTEBOOK"], samples.fill(cat["NOTEBOOK"])
+            for kind in ("WRONG", "CORRECT"):
+                for case in cat[kind]:
+                    student, filled = f"{kind.lower()}-{case['name']}", samples.fill(nb, case["answers"])
+                    cases[student] = {**case, "kind": kind}
+                    if args.whole or checklevel.needs_whole_notebook(base, filled):
+                        samples.write_submission(submissions, student, nb, filled)
+                    else:
+                        quick.setdefault(nb, {})[student] = case["answers"]
+        if submissions.is_dir():
+            graded = grading.grade(submissions, args.out, cell_timeout=args.timeout, progress=False, jobs=args.jobs,
+                                   limits=_limits(args), isolation=args.isolation, kernels=args.kernels)
+    if quick:
+        graded += checklevel.grade_many(quick, jobs=args.jobs or 2, cell_timeout=args.timeout,
+                                        isolation=args.isolation)
+    results.write_all(graded, args.out)
+    problems = samples.check_catalogue(cases, graded)
     for p in problems:
         print("FAIL", p)
+    total = len(cases)
     print(f"{total - len({p.split(':')[0] for p in problems})}/{total} catalogue cases behave as expected"
           f" (details in {args.out / 'grades.csv'})")
     return 1 if problems else 0
@@ -130,6 +148,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--timeout", **timeout)
     c.add_argument("--jobs", **jobs)
+    c.add_argument("--whole", action="store_true",
+                   help="grade every case as a whole notebook, as a class is graded (slower)")
     sandbox_options(c)
     c.set_defaults(func=cmd_catalogue)
     return p

@@ -1,11 +1,12 @@
 """Shared fixtures: one grading batch per test session, because every graded notebook starts a kernel."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from autograder import grading, samples
+from autograder import checklevel, grading, samples
 from autograder.paths import COURSE, notebook_names
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
@@ -29,22 +30,54 @@ def catalogue_files() -> list[Path]:
     return sorted(CATALOGUE_DIR.glob("nb*.py"))
 
 
+@dataclass
+class Batch:
+    """What the suite-wide grading produced (see `batch`)."""
+    by_student: dict[str, list]       # every student's Results: whole-notebook or check-level
+    cases: dict[str, dict]            # catalogue cases by student id (with "kind")
+    out: Path                         # the whole-notebook grading's output folder (feedback pages, ...)
+    both: dict[str, tuple]            # sampled cases graded both ways: {student: (whole Result, check-level Result)}
+    whole: set[str]                   # catalogue cases that needed the whole notebook (checklevel.needs_whole_notebook)
+
+    def __iter__(self):               # `by_student, cases, out = batch`
+        return iter((self.by_student, self.cases, self.out))
+
+
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
-    """Grade, in one batch: a correct and a blank copy of every notebook, and every catalogue case.
-
-    Returns (results by student id, catalogue cases by student id, output folder).
-    """
+    """Every notebook's solution and blank copy, graded whole, as a class would be; every catalogue case at
+    the level of checks (autograder/checklevel.py: one kernel per notebook), except the cases that need the
+    whole notebook; and the first wrong case of each notebook both ways, to compare (test_catalogue.py)."""
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"
     for name in NOTEBOOKS:
         samples.write_submission(subs, "solution", name, samples.fill(name))
         samples.write_submission(subs, "blank", name, samples.fill(name, blank=True))
-    cases = {}
+    cases, quick, whole = {}, {}, set()
+    sampled = {"wrong-head_dim_no_num_heads_check"}   # its feedback page is read by test_feedback.py
     for path in catalogue_files():
-        cases.update(samples.write_catalogue(subs, samples.load_catalogue(path)))
+        cat = samples.load_catalogue(path)
+        nb, base = cat["NOTEBOOK"], samples.fill(cat["NOTEBOOK"])
+        sampled.add(f"wrong-{cat['WRONG'][0]['name']}")
+        for kind in ("WRONG", "CORRECT"):
+            for case in cat[kind]:
+                student = f"{kind.lower()}-{case['name']}"
+                cases[student] = {**case, "kind": kind}
+                filled = samples.fill(nb, case["answers"])
+                if student not in sampled and checklevel.needs_whole_notebook(base, filled):
+                    whole.add(student)
+                else:
+                    quick.setdefault(nb, {})[student] = case["answers"]
+                if student in sampled or student in whole:
+                    samples.write_submission(subs, student, nb, filled)
     results = grading.grade(subs, root / "out", progress=False)
     by_student: dict[str, list] = {}
     for r in results:
         by_student.setdefault(r.student_id, []).append(r)
-    return by_student, cases, root / "out"
+    both = {}
+    for r in checklevel.grade_many(quick, jobs=2):
+        if r.student_id in sampled:
+            both[r.student_id] = (by_student[r.student_id][0], r)
+        else:
+            by_student[r.student_id] = [r]
+    return Batch(by_student, cases, root / "out", both, whole)

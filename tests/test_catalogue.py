@@ -74,3 +74,28 @@ def test_one_wrong_early_exercise_costs_points_in_its_own_checks_only(batch, pat
         (row,) = by_student[f"wrong-{case['name']}"]
         own = _own_checks(cat["NOTEBOOK"], order[0])
         assert row.failed and set(row.failed) <= own, (case["name"], row.failed, own)
+
+
+def test_check_level_grades_as_the_whole_notebook_does(batch):
+    """The sampled cases (the first wrong answer of every notebook) were graded both ways: the same score,
+    the same failed checks and the same messages."""
+    assert len(batch.both) >= len(catalogue_files())
+    for student, (whole, quick) in batch.both.items():
+        assert whole.graded and quick.graded, (student, whole.status, quick.status)
+        assert (quick.score, quick.max_score) == (whole.score, whole.max_score), student
+        assert quick.failed == whole.failed, student
+
+
+def test_cases_that_read_or_leave_a_later_name_are_graded_whole(batch):
+    """A wrong attention that divides by the global d_model (which a later section sets to 16) and an
+    unanswered question (the reference's `answer` would stay defined) can't be graded at check level."""
+    from autograder import checklevel
+
+    assert {"wrong-attn_sqrt_d_model", "wrong-question_unanswered"} <= batch.whole
+    nb = "02_scaled_attention.ipynb"
+    reads_d_model = samples.fill(nb, {"scaled_dot_product_attention": (
+        "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+        "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_model)\n"
+        "    return softmax(scores, axis=-1) @ V, softmax(scores, axis=-1)\n")})
+    assert checklevel.needs_whole_notebook(samples.fill(nb), reads_d_model) == {"d_model"}
+    assert checklevel.needs_whole_notebook(samples.fill(nb), samples.fill(nb)) == set()
