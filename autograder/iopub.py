@@ -13,13 +13,29 @@ checks that run in the kernel are judged by the kernel's execute reply, not by i
 """
 from __future__ import annotations
 
+import ctypes
+
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 
-#: the largest single output message the grader accepts (bytes); larger ones are dropped with a note
-MAX_MESSAGE = 8 << 20
+#: the largest single output message the grader accepts (bytes); larger ones are dropped with a note. A
+#: cell keeps at most 1,000,000 characters of output anyway (execute.SandboxedExecute.max_output).
+MAX_MESSAGE = 2 << 20
 #: output messages that may wait in the grader's memory
 QUEUE = 16
+
+
+M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
+
+
+def return_big_buffers() -> None:
+    """Serve allocations of 256 KiB and more with mmap, so that the memory of each output message goes back
+    to the system when it is freed. (glibc otherwise raises this threshold as large blocks are freed, and a
+    stream of output messages of varied sizes leaves a fragmented heap that never shrinks.)"""
+    try:
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 256 << 10)
+    except (OSError, AttributeError):   # not glibc: nothing to do
+        pass
 
 
 class BoundedClient(AsyncKernelClient):
@@ -28,6 +44,7 @@ class BoundedClient(AsyncKernelClient):
     _monitor: zmq.Socket | None = None
 
     def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
+        return_big_buffers()
         ctx = self.context
         before = dict(ctx.sockopts)
         ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)   # options are read when a socket connects: set them first

@@ -261,6 +261,6 @@ def test_300_megabytes_of_output_leave_the_grader_small_and_the_status_true(tmp_
     assert done.returncode == 0, done.stderr[-3000:]
     verdict, rss, page = done.stdout.split("\n", 2)
     assert verdict == "8.0|8.0|graded", verdict
-    assert int(rss) < 250, f"the grader held {rss} MiB"
-    assert "[output lost: your code sent more than 8 MiB of output at once" in page
+    assert int(rss) < 400, f"the grader held {rss} MiB"   # unbounded, it held about 970 MiB
+    assert "[output lost: your code sent more than 2 MiB of output at once" in page
     assert len(page) < 5_000_000
