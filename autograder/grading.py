@@ -226,6 +226,8 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         print(memlimit.describe(limits.memory_mb), file=sys.stderr)
     known = notebook_names(solutions)
     subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
+    if not subs:
+        return []
     out.mkdir(parents=True, exist_ok=True)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]

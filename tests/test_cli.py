@@ -46,3 +46,24 @@ def test_catalogue_command_reports_misbehaving_cases(tmp_path):
 def test_grade_refuses_a_missing_folder(tmp_path):
     done = run("grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
     assert done.returncode != 0 and "is not a folder" in done.stdout + done.stderr
+
+
+def test_grade_says_why_when_the_folder_holds_nothing(tmp_path):
+    (tmp_path / "subs").mkdir()
+    done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "nothing to grade in" in done.stderr and "<student_id>/<notebook>.ipynb" in done.stderr, done.stderr
+    assert "student  notebook" not in done.stdout   # no empty table
+
+
+def test_help_lists_every_command():
+    from autograder.cli import parser
+
+    p = parser()
+    commands = next(a for a in p._actions if a.dest == "command").choices
+    text = p.format_help()
+    assert "merge" in commands and "catalogue" in commands
+    for group in __import__("re").findall(r"\{([a-z,]+)\}", text):   # every {a,b,...} list names them all
+        assert set(group.split(",")) == set(commands), (group, text)
+    for name in commands:
+        assert f"    {name}" in text, text
