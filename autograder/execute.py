@@ -53,8 +53,18 @@ def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[Notebo
     return outputs
 
 
-def cell_label(cell: NotebookNode, index: int) -> str:
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+def cell_label(cells: list, index: int) -> str:
+    """A cell's name as the feedback page shows it: its grade id (`head_dim`, `check_split_heads`), or, for a
+    cell without one, where it stands: `the cell after check_split_heads`, never a number the page doesn't show
+    (a repair note or a learner's extra cells shift the numbers anyway)."""
+    def gid(i: int) -> str:
+        return cells[i].metadata.get("nbgrader", {}).get("grade_id") or ""
+
+    if gid(index):
+        return gid(index)
+    before = next((gid(i) for i in range(index - 1, -1, -1) if gid(i)), "")
+    after = next((gid(i) for i in range(index + 1, len(cells)) if gid(i)), "")
+    return f"the cell after {before}" if before else f"the cell before {after}" if after else f"code cell {index + 1}"
 
 
 class SandboxedExecute(Execute):
@@ -237,7 +247,7 @@ class SandboxedExecute(Execute):
         cell.setdefault("outputs", []).append(NotebookNode(output_type="stream", name="stdout", text=note))
 
     def _stop(self, cell: NotebookNode, index: int, cause: str) -> None:
-        self._fatal = f"{cell_label(cell, index)} {cause}"
+        self._fatal = f"{cell_label(self.nb.cells, index)} {cause}"
         if isinstance(self.km, SandboxKernelManager):
             self.km.hard_kill()
         cell.setdefault("outputs", []).append(_error(

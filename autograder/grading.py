@@ -42,11 +42,11 @@ def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], 
         meta = cell.metadata.get("nbgrader", {})
         stopped = [o for o in errors if o.get("ename") == execute.STOPPED]
         if stopped and fatal is None:
-            fatal = f"{meta.get('grade_id') or f'cell {index + 1}'} {stopped[-1].get('evalue', '')}"
+            fatal = f"{execute.cell_label(nb.cells, index)} {stopped[-1].get('evalue', '')}"
         if meta.get("grade"):
             tests[meta["grade_id"]] = _error_line(errors[-1])
         else:
-            name = meta.get("grade_id") or f"cell {index + 1}"
+            name = execute.cell_label(nb.cells, index)
             kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"
             if not stopped and errors[-1].get("ename") != execute.NOT_RUN:
                 others.append(f"{name} {kind}")

@@ -38,3 +38,15 @@ def test_a_hidden_check_failure_shows_its_message_but_not_its_code(batch):
     plain = h.unescape(html)
     leaked = [s for s in _hidden_snippets("01_projections.ipynb") if s in plain]
     assert not leaked, leaked[:3]
+
+
+def test_a_cell_without_a_grade_id_is_named_by_its_neighbour():
+    import nbformat
+
+    from autograder.execute import cell_label
+
+    cells = nbformat.read(COURSE / "01_projections.ipynb", as_version=4).cells
+    labels = [cell_label(cells, i) for i, c in enumerate(cells) if c.cell_type == "code"]
+    assert "check_split_heads" in labels and "the cell after check_split_heads_batched" in labels
+    assert "the cell before environment" in labels or labels[0] == "environment"
+    assert not [x for x in labels if x.startswith(("cell ", "code cell"))], labels
