@@ -31,6 +31,8 @@ STOPPED, NOT_RUN = "KernelStopped", "NotRun"
 SUBMITTED: dict[str, Path] = {}
 #: {notebook stem: {grade_id: the checker's outcome}}, read by the grading worker.
 OUTCOMES: dict[str, dict] = {}
+#: called with ("start" or "done", notebook stem) around each notebook's run: the grading worker's progress
+PROGRESS: list = []
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -103,8 +105,15 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        with self.notebook((resources or {}).get("unique_key", "")):
-            return super().preprocess(nb, resources, km)
+        key = (resources or {}).get("unique_key", "")
+        for tell in PROGRESS:
+            tell("start", key)
+        try:
+            with self.notebook(key):
+                return super().preprocess(nb, resources, km)
+        finally:
+            for tell in PROGRESS:
+                tell("done", key)
 
     @contextmanager
     def notebook(self, key: str):

@@ -1,5 +1,6 @@
 """The commands an instructor types: the README's demo, and the catalogue checker."""
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,10 @@ def test_demo_grades_the_sample_class(tmp_path):
     assert rows[("eve", first)]["status"] == "graded; the cell after check_split_heads_batched raised NotImplementedError"
     assert rows[("finn", first)]["score"] == "0" and "not valid JSON" in rows[("finn", first)]["status"]
     assert "ada" in done.stdout and "mix tokens" in done.stdout   # the table is printed
+    # progress counts the 11 readable notebooks (finn's is refused), one by one while ada's seven run
+    counts = {int(n) for n in re.findall(r"(\d+)/11 \[", done.stderr)}
+    assert "notebook" in done.stderr and 0 in counts and 11 in counts, done.stderr[-2000:]
+    assert counts & set(range(6, 11)), sorted(counts)
 
 
 def test_catalogue_command_reports_misbehaving_cases(tmp_path):
