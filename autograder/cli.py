@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder {release,grade,demo,catalogue}`."""
+"""Command line of the mha-course autograder: `python -m autograder COMMAND ...`, the commands below."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,12 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, j
         shard=merge.parse_shard(args.shard) if getattr(args, "shard", None) else (1, 1))
     graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
     results.write_all(graded, out)
-    if not quiet:
+    if not graded:   # say why, instead of an empty table
+        shard = getattr(args, "shard", None)
+        print(f"error: nothing to grade in {submissions}" + (f" for shard {shard}" if shard else "") +
+              ": expected SUBMISSIONS/<student_id>/<notebook>.ipynb, a Canvas or Moodle download, or a zip of one",
+              file=sys.stderr)
+    elif not quiet:
         print(results.table(graded))
         print(f"\nwrote {out / 'grades.csv'}, the class report {out / 'report.html'} and feedback in {out / 'feedback'}")
     return graded

@@ -31,6 +31,8 @@ STOPPED, NOT_RUN = "KernelStopped", "NotRun"
 SUBMITTED: dict[str, Path] = {}
 #: {notebook stem: {grade_id: the checker's outcome}}, read by the grading worker.
 OUTCOMES: dict[str, dict] = {}
+#: called with ("start" or "done", notebook stem) around each notebook's run: the grading worker's progress
+PROGRESS: list = []
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -53,8 +55,18 @@ def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[Notebo
     return outputs
 
 
-def cell_label(cell: NotebookNode, index: int) -> str:
-    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+def cell_label(cells: list, index: int) -> str:
+    """A cell's name as the feedback page shows it: its grade id (`head_dim`, `check_split_heads`), or, for a
+    cell without one, where it stands: `the cell after check_split_heads`, never a number the page doesn't show
+    (a repair note or a learner's extra cells shift the numbers anyway)."""
+    def gid(i: int) -> str:
+        return cells[i].metadata.get("nbgrader", {}).get("grade_id") or ""
+
+    if gid(index):
+        return gid(index)
+    before = next((gid(i) for i in range(index - 1, -1, -1) if gid(i)), "")
+    after = next((gid(i) for i in range(index + 1, len(cells)) if gid(i)), "")
+    return f"the cell after {before}" if before else f"the cell before {after}" if after else f"code cell {index + 1}"
 
 
 class SandboxedExecute(Execute):
@@ -93,8 +105,15 @@ class SandboxedExecute(Execute):
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        with self.notebook((resources or {}).get("unique_key", "")):
-            return super().preprocess(nb, resources, km)
+        key = (resources or {}).get("unique_key", "")
+        for tell in PROGRESS:
+            tell("start", key)
+        try:
+            with self.notebook(key):
+                return super().preprocess(nb, resources, km)
+        finally:
+            for tell in PROGRESS:
+                tell("done", key)
 
     @contextmanager
     def notebook(self, key: str):
@@ -237,7 +256,7 @@ class SandboxedExecute(Execute):
         cell.setdefault("outputs", []).append(NotebookNode(output_type="stream", name="stdout", text=note))
 
     def _stop(self, cell: NotebookNode, index: int, cause: str) -> None:
-        self._fatal = f"{cell_label(cell, index)} {cause}"
+        self._fatal = f"{cell_label(self.nb.cells, index)} {cause}"
         if isinstance(self.km, SandboxKernelManager):
             self.km.hard_kill()
         cell.setdefault("outputs", []).append(_error(

@@ -4,9 +4,14 @@ nbgrader's feedback shows each test cell's full source and traceback; both conta
 `HideHiddenTests` (also run by `nbgrader generate_feedback`, see nbcourse.py) removes the hidden block
 from the source and reduces a failing test cell's traceback to its last line, the sentence that names
 the mistake (and the learner's own frames, when the learner's code raised). `FeedbackWriter` writes the page with nbgrader's own template and preprocessors.
+
+The page works offline: math is turned into MathML when the page is written (latex2mathml; browsers draw
+MathML themselves), instead of nbgrader's MathJax from a CDN. Its summary and headings name the checks and
+exercises, long messages wrap, and every cell the grader ran has a run number of its own.
 """
 from __future__ import annotations
 
+import html as htmllib
 import os
 import re
 
@@ -17,6 +22,9 @@ from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from nbgrader.preprocessors import GetGrades
+from jinja2 import pass_context
+from latex2mathml.converter import convert as latex_to_mathml
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets import Bool
 
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
@@ -43,8 +51,75 @@ class Sanitize(SanitizeHTML):
     enabled = Bool(True)
 
 
+class NumberRunCells(Preprocessor):
+    """`In [n]` once per cell, in the order the grader ran them: the checks run in the grader, not the kernel, so
+    their cells have no run number of their own. A cell that never ran (after a stop) keeps none."""
+    enabled = Bool(True)
+
+    def preprocess(self, nb, resources):
+        n = 0
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            ran = cell.get("execution_count") is not None or (
+                cell.metadata.get("nbgrader", {}).get("grade") and cell.get("outputs"))
+            stub = any(o.get("ename") == "NotRun" for o in cell.get("outputs", []))
+            n += bool(ran and not stub)
+            cell.execution_count = n if ran and not stub else None
+            for out in cell.get("outputs", []):
+                if "execution_count" in out:
+                    out["execution_count"] = cell.execution_count
+        return nb, resources
+
+
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer with `$...$`, `$$...$$` and `\\begin{...}` turned into MathML at export,
+    so the page needs no MathJax (nor a network). TeX that latex2mathml can't read stays as code."""
+
+    def _math(self, tex: str, display: str) -> str:
+        tex = htmllib.unescape(tex)   # the sanitizer may have escaped `<` in the markdown source
+        try:
+            return latex_to_mathml(tex, display=display)
+        except Exception:  # noqa: BLE001 - show the TeX rather than lose the cell
+            return f"<code>{htmllib.escape(tex)}</code>"
+
+    def block_math(self, body: str) -> str:
+        return self._math(body, "block")
+
+    def inline_math(self, body: str) -> str:
+        return self._math(body, "inline")
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return self._math(f"\\begin{{{name}}}{body}\\end{{{name}}}", "block")
+
+
 NO_ALT = re.compile(r"<img(?![^>]*\salt=)")
 ALT = '<img alt="No description has been provided for this image"'
+MATHJAX = re.compile(r"<!-- Loading mathjax macro -->\s*<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+TOC_LINK = re.compile(r'<li><a href="#([^"]+)">Test cell</a>')
+ANSWER = re.compile(r'(<a name="comment-([^"]+)"></a><div class="panel-heading"><span class="nbgrader-label">)'
+                    r"Student's answer")
+CHECK = '<span class="nbgrader-label">Grade cell: '
+STYLE = """<style>
+div.output_area pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.rendered_html table { border-collapse: collapse; margin: 0.8em 0; }
+.rendered_html th, .rendered_html td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
+.rendered_html th { background: #f4f4f4; }
+math[display="block"] { margin: 0.6em 0; font-size: 1.15em; }
+#toc li { margin: 2px 0; }
+</style>
+</head>"""
+
+
+def _polish(page: str) -> str:
+    """The finished page: no MathJax from a CDN, links and headings named after the check or exercise, CSS
+    that wraps long messages and spaces tables, alt text on images."""
+    page = MATHJAX.sub("", page, count=1)
+    page = TOC_LINK.sub(r'<li><a href="#\1">\1</a>', page)
+    page = ANSWER.sub(r"\1Your answer: <code>\2</code>", page)
+    page = page.replace(CHECK, '<span class="nbgrader-label">Check: ')
+    page = page.replace("</head>", STYLE, 1)
+    return NO_ALT.sub(ALT, page)
 
 
 class FeedbackHTML(HTMLExporter):
@@ -52,6 +127,17 @@ class FeedbackHTML(HTMLExporter):
     and writing it out again, to give images an alt text and JupyterLab cells a tabindex. That step
     costs more than rendering the page; nbgrader's feedback template (classic markup) has no
     JupyterLab cells, and the same alt text is added here with a regular expression."""
+
+    @pass_context
+    def markdown2html(self, context, source):
+        """nbconvert's markdown filter, with math rendered to MathML (see MathMLRenderer)."""
+        cell = context.get("cell", {})
+        renderer = MathMLRenderer(
+            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer).render(source)
 
     def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
         info = nb.metadata.get("language_info", {})
@@ -62,7 +148,7 @@ class FeedbackHTML(HTMLExporter):
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return NO_ALT.sub(ALT, html), resources
+        return _polish(html), resources
 
 
 class FeedbackWriter:
@@ -76,7 +162,7 @@ class FeedbackWriter:
         self.exporter = FeedbackHTML(
             template_name="feedback", extra_template_basedirs=[os.path.join(formgrader, "templates")],
             extra_template_paths=[os.path.join(formgrader, "static", "node_modules", "bootstrap", "dist", "css")])
-        for pre in (GetGrades(), HideHiddenTests(), Sanitize(), CSSHTMLHeaderPreprocessor()):
+        for pre in (GetGrades(), HideHiddenTests(), Sanitize(), NumberRunCells(), CSSHTMLHeaderPreprocessor()):
             self.exporter.register_preprocessor(pre, enabled=True)
 
     def write(self, graded_notebook: str, student_id: str, assignment: str, dest: str) -> None:

@@ -21,7 +21,9 @@ def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
     """Copy the release's gradebook to out/gradebook.db and add every graded notebook's scores.
 
     A notebook that was stopped (a timeout, a crash) scores 0 in grades.csv; its cells get 0 here too,
-    so the two always agree. Unreadable files and unknown notebooks have no cells and stay ungraded.
+    so the two always agree; so does a notebook the student did not hand in (or handed in unreadable), next
+    to one that was graded. No cell waits for manual grading: the course has no manually graded part.
+    A student none of whose files could be graded has no submission.
     """
     from nbgrader.api import Gradebook
 
@@ -40,13 +42,12 @@ def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
                 gb.update_or_create_student(safe_id(student_id))
                 submission = gb.add_submission(ASSIGNMENT, safe_id(student_id))
                 notebooks = {nb.name: nb for nb in submission.notebooks}
-                for r in rows:
-                    stem = Path(r.notebook).stem
-                    if stem not in known:
-                        continue
-                    for grade in notebooks[stem].grades:
-                        score, _ = r.cells.get(grade.name, [0.0, 0.0])
-                        grade.auto_score = score if r.score > 0 else 0.0
-                        grade.needs_manual_grade = False
+                handed_in = {Path(r.notebook).stem: r for r in rows if Path(r.notebook).stem in known}
+                for stem, notebook in notebooks.items():
+                    r = handed_in.get(stem)
+                    for grade in notebook.grades:   # a notebook not handed in scores 0, like in grades.csv
+                        score, _ = r.cells.get(grade.name, [0.0, 0.0]) if r else (0.0, 0.0)
+                        grade.auto_score = score if r and r.score > 0 else 0.0
+                        grade.needs_manual_grade = False   # the course has no manually graded part
             gb.db.commit()
     return path

@@ -9,11 +9,10 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import nbformat
-from tqdm import tqdm
 
 from . import execute, forkserver, memlimit, repair, sandbox, scan
 from .feedback import FeedbackWriter
@@ -21,6 +20,7 @@ from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
 from .outcome import Outcome, Result
+from .progress import Progress
 from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
 from .sandbox import Limits
 
@@ -42,11 +42,11 @@ def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], 
         meta = cell.metadata.get("nbgrader", {})
         stopped = [o for o in errors if o.get("ename") == execute.STOPPED]
         if stopped and fatal is None:
-            fatal = f"{meta.get('grade_id') or f'cell {index + 1}'} {stopped[-1].get('evalue', '')}"
+            fatal = f"{execute.cell_label(nb.cells, index)} {stopped[-1].get('evalue', '')}"
         if meta.get("grade"):
             tests[meta["grade_id"]] = _error_line(errors[-1])
         else:
-            name = meta.get("grade_id") or f"cell {index + 1}"
+            name = execute.cell_label(nb.cells, index)
             kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"
             if not stopped and errors[-1].get("ename") != execute.NOT_RUN:
                 others.append(f"{name} {kind}")
@@ -130,17 +130,21 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
 _worker: dict = {}
 
 
-def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str, kernels: str) -> None:
+def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str, kernels: str,
+                 events=None) -> None:
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
     preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
     course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation, kernels, preload))
     if isolation == "bwrap" and kernels == "fork":   # its imports run while the first notebook is set up
         forkserver.start(limits, preload)
-    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url))
+    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events)
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
+    events = _worker.get("events")
+    if events is not None:   # each notebook's start and end, to the progress bar in the main process
+        execute.PROGRESS[:] = [lambda what, stem: events.put((student_id, what, stem))]
     try:
         return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
     except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
@@ -152,32 +156,37 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
              jobs: int, progress: bool, limits: Limits, isolation: str, kernels: str,
              prepare: Callable[[], None]) -> list[Result]:
     """Grade `work` in `jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
-    bar = tqdm(total=len(work), desc="grading", unit="student", disable=not progress)
+    bar = Progress(work, progress)
     results: list[Result] = []
     if jobs <= 1 or len(work) <= 1:
         _init_worker(base, cell_timeout, out, limits, isolation, kernels)
         prepare()
         for student_id, subs in work:
-            bar.set_postfix_str(student_id)
+            execute.PROGRESS[:] = [lambda what, stem, sid=student_id: bar.event(sid, what, stem)]
             results.extend(_grade_in_worker(student_id, subs))
-            bar.update()
+            bar.student_done(student_id)
+        execute.PROGRESS.clear()
     else:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
+        events = ctx.Queue()
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(base, cell_timeout, out, limits, isolation, kernels)) as pool:
+                                 initargs=(base, cell_timeout, out, limits, isolation, kernels, events)) as pool:
             for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
                 pool.submit(int)
             prepare()
             futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
-            for fut in as_completed(futures):
-                sid, subs = futures[fut]
-                try:
-                    results.extend(fut.result())
-                except Exception as err:  # the worker process itself died
-                    results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})",
-                                          outcome=Outcome.FAILED) for s in subs)
-                bar.set_postfix_str(sid)
-                bar.update()
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                bar.drain(events)
+                for fut in done:
+                    sid, subs = futures[fut]
+                    try:
+                        results.extend(fut.result())
+                    except Exception as err:  # the worker process itself died
+                        results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})",
+                                              outcome=Outcome.FAILED) for s in subs)
+                    bar.student_done(sid)
     bar.close()
     return results
 
@@ -226,6 +235,8 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         print(memlimit.describe(limits.memory_mb), file=sys.stderr)
     known = notebook_names(solutions)
     subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
+    if not subs:
+        return []
     out.mkdir(parents=True, exist_ok=True)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]

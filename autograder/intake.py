@@ -75,7 +75,8 @@ def read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNode
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"invalid notebook: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})") from None
+        # as json words it: "Expecting value: line 3, ..." (some messages end in "at": "... starting at: line 9")
+        raise ValueError(f"invalid notebook: not valid JSON ({err.msg}: line {err.lineno}, column {err.colno})") from None
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: its JSON is nested too deeply to read") from None
     if not isinstance(data, dict) or "cells" not in data:

@@ -318,3 +318,81 @@ def check_blank_and_solved(page, lab: Lab, screenshots: Path) -> None:
     assert f"{len(checks)}/{len(checks)} checks pass. Ready to hand in." in summary and "[to fix]" not in summary, summary
     assert page.locator(".jp-OutputArea-output img").count() >= 2, "the solved notebook's figures are missing"
     shoot(page, screenshots, "03_solution_self_check.png", "Ready to hand in.")
+
+
+# ---- the instructor's side: the demo's class report and a feedback page, at 1280 px, offline ----------------
+
+NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    _require_browser()
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    done = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], cwd=COURSE.parent,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.fixture
+def offline_page():
+    """A 1280 px wide Chromium page that may load file: URLs only; `page.requested` lists what it tried besides."""
+    with _require_browser()() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=120_000)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(60_000)
+            page.requested = []
+
+            def block(route):
+                page.requested.append(route.request.url)
+                route.abort()
+            page.route(lambda url: not url.startswith("file:"), block)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_class_report_fits_1280px_and_links_to_feedback(demo, offline_page, screenshots):
+    page = offline_page
+    page.goto((demo / "report.html").as_uri())
+    page.screenshot(path=str(screenshots / "report.png"), full_page=True)
+    assert page.evaluate(NO_OVERFLOW_JS), "the report scrolls sideways at 1280 px"
+    img = page.locator("img[alt='Score distribution per notebook']")
+    assert img.evaluate("i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().right <= innerWidth")
+    assert "<th>student</th><th>notebook</th><th>repairs</th>" not in page.content()   # a sentence instead
+    assert page.get_by_text("None: every notebook had the released cells, in order.").is_visible()
+    # the matrix sorts by a column: by total, the lowest first
+    rows = lambda: page.locator("#matrix tbody tr td:first-child").all_text_contents()  # noqa: E731
+    assert rows()[0] == "ada"
+    page.locator("#matrix th", has_text="total").click()
+    assert rows()[-1] in ("ada", "dan") and rows()[0] in ("eve", "finn"), rows()
+    # each check's pass rate, with the mistake behind its failures
+    assert page.locator("table.checks td", has_text="your heads mix tokens").count() == 1
+    # a matrix cell opens that student's feedback page
+    page.locator("#matrix tr", has_text="ben").locator("a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/feedback/ben/01_projections.html"), page.url
+    assert "01_projections (Score: 3.0 / 8.0)" in page.locator("h4").first.text_content()
+    assert not page.requested, page.requested
+
+
+def test_feedback_page_reads_offline(demo, offline_page, screenshots):
+    page = offline_page
+    page.goto((demo / "feedback" / "ben" / "01_projections.html").as_uri())
+    page.wait_for_load_state()
+    page.screenshot(path=str(screenshots / "feedback_ben_01.png"), full_page=True)
+    assert not page.requested, f"the page fetched {page.requested}"   # MathJax from a CDN, say
+    text = page.locator("body").inner_text()
+    assert "$$" not in text and "\\frac" not in text, "math left as TeX"
+    widths = page.locator("math").evaluate_all("ms => ms.map(m => m.getBoundingClientRect().width)")
+    assert len(widths) >= 10 and min(widths) > 0, widths
+    links = page.locator("#toc a").all_text_contents()
+    assert links[:2] == ["check_head_dim", "check_split_heads"] and "Test cell" not in links, links
+    prompts = [t for t in (p.strip() for p in page.locator(".input_prompt").all_text_contents())
+               if t.strip("In[]: \xa0")]
+    assert len(prompts) >= 14 and len(prompts) == len(set(prompts)), prompts   # one In [n] per cell, checks too
+    message = page.locator(".output_error pre", has_text="your heads mix tokens").first
+    assert message.evaluate("e => e.scrollWidth <= e.clientWidth"), "the check's message does not wrap"
+    assert page.evaluate(NO_OVERFLOW_JS)

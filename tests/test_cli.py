@@ -1,5 +1,6 @@
 """The commands an instructor types: the README's demo, and the catalogue checker."""
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,14 @@ def test_demo_grades_the_sample_class(tmp_path):
     assert "mix tokens" in rows[("ben", first)]["failed_checks"]
     assert "must be divisible" in rows[("cleo", first)]["failed_checks"]
     assert rows[("eve", first)]["score"] == "0"
+    # the cell is named as the feedback page shows it, not by a number the page never shows
+    assert rows[("eve", first)]["status"] == "graded; the cell after check_split_heads_batched raised NotImplementedError"
     assert rows[("finn", first)]["score"] == "0" and "not valid JSON" in rows[("finn", first)]["status"]
     assert "ada" in done.stdout and "mix tokens" in done.stdout   # the table is printed
+    # progress counts the 11 readable notebooks (finn's is refused), one by one while ada's seven run
+    counts = {int(n) for n in re.findall(r"(\d+)/11 \[", done.stderr)}
+    assert "notebook" in done.stderr and 0 in counts and 11 in counts, done.stderr[-2000:]
+    assert counts & set(range(6, 11)), sorted(counts)
 
 
 def test_catalogue_command_reports_misbehaving_cases(tmp_path):
@@ -46,3 +53,24 @@ def test_catalogue_command_reports_misbehaving_cases(tmp_path):
 def test_grade_refuses_a_missing_folder(tmp_path):
     done = run("grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
     assert done.returncode != 0 and "is not a folder" in done.stdout + done.stderr
+
+
+def test_grade_says_why_when_the_folder_holds_nothing(tmp_path):
+    (tmp_path / "subs").mkdir()
+    done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 1
+    assert "nothing to grade in" in done.stderr and "<student_id>/<notebook>.ipynb" in done.stderr, done.stderr
+    assert "student  notebook" not in done.stdout   # no empty table
+
+
+def test_help_lists_every_command():
+    from autograder.cli import parser
+
+    p = parser()
+    commands = next(a for a in p._actions if a.dest == "command").choices
+    text = p.format_help()
+    assert "merge" in commands and "catalogue" in commands
+    for group in __import__("re").findall(r"\{([a-z,]+)\}", text):   # every {a,b,...} list names them all
+        assert set(group.split(",")) == set(commands), (group, text)
+    for name in commands:
+        assert f"    {name}" in text, text

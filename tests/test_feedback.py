@@ -38,3 +38,43 @@ def test_a_hidden_check_failure_shows_its_message_but_not_its_code(batch):
     plain = h.unescape(html)
     leaked = [s for s in _hidden_snippets("01_projections.ipynb") if s in plain]
     assert not leaked, leaked[:3]
+
+
+def test_a_cell_without_a_grade_id_is_named_by_its_neighbour():
+    import nbformat
+
+    from autograder.execute import cell_label
+
+    cells = nbformat.read(COURSE / "01_projections.ipynb", as_version=4).cells
+    labels = [cell_label(cells, i) for i, c in enumerate(cells) if c.cell_type == "code"]
+    assert "check_split_heads" in labels and "the cell after check_split_heads_batched" in labels
+    assert "the cell before environment" in labels or labels[0] == "environment"
+    assert not [x for x in labels if x.startswith(("cell ", "code cell"))], labels
+
+
+def test_math_becomes_mathml_at_export():
+    from nbconvert.filters.markdown_mistune import MarkdownWithMath
+
+    from autograder.feedback import MathMLRenderer
+
+    html = MarkdownWithMath(renderer=MathMLRenderer(escape=False)).render(
+        "Scores $$\\frac{QK^\\top}{\\sqrt{d_k}}$$ per head, with $d_k = d_{model} / h$.\n\n"
+        "| name | formula |\n|---|---|\n| query | $Q = X W_Q$ |\n")
+    assert html.count("<math") == 3 and 'display="block"' in html and "<msqrt>" in html
+    assert "$" not in html   # nothing is left for MathJax
+
+
+def test_every_cell_the_grader_ran_gets_a_run_number_of_its_own():
+    import nbformat
+
+    from autograder.feedback import NumberRunCells
+
+    v4 = nbformat.v4
+    check = v4.new_code_cell("assert f(1) == 2", outputs=[v4.new_output("error", ename="AssertionError",
+                                                                       evalue="no", traceback=[])])
+    check.metadata["nbgrader"] = {"grade": True, "grade_id": "check_f", "points": 1}
+    nb = v4.new_notebook(cells=[v4.new_code_cell("x = 1", execution_count=8), check,
+                                v4.new_code_cell("y = 2", execution_count=8), v4.new_markdown_cell("text"),
+                                v4.new_code_cell("z = 3", execution_count=9), v4.new_code_cell("never ran")])
+    nb, _ = NumberRunCells().preprocess(nb, {})
+    assert [c.get("execution_count") for c in nb.cells] == [1, 2, 3, None, 4, None]

@@ -46,6 +46,15 @@ def test_unreadable_files_get_a_clear_reason(tmp_path, content, message):
         read_notebook(path)
 
 
+def test_a_json_error_names_its_place_once(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(b'{"cells": [\n  {"source": "unfinished')
+    with pytest.raises(ValueError) as err:
+        read_notebook(path)
+    assert "not valid JSON (Unterminated string starting at: line 2, column 14)" in str(err.value)
+    assert " at at " not in str(err.value)
+
+
 def test_collect_reports_unknown_notebooks_and_bad_ids(tmp_path, good_text):
     (tmp_path / "amy").mkdir()
     (tmp_path / "amy" / NOTEBOOKS[0]).write_text(good_text)

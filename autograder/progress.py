@@ -1,0 +1,46 @@
+"""The grading progress bar, counted in notebooks from the start: the workers report each notebook's start
+and end (`execute.PROGRESS`), through a queue when they are processes of their own."""
+from __future__ import annotations
+
+import queue
+import time
+
+from tqdm import tqdm
+
+
+class Progress:
+    """The progress bar, counted in notebooks: one step as each notebook's run ends (not each student's)."""
+
+    def __init__(self, work: list[tuple[str, list]], show: bool) -> None:
+        self.expected = {sid: len(subs) for sid, subs in work}
+        self.counted = dict.fromkeys(self.expected, 0)
+        self.bar = tqdm(total=sum(self.expected.values()), desc="grading", unit="notebook", disable=not show,
+                        mininterval=0.5)
+        self.bar.set_postfix_str("starting")
+        self.shown = time.monotonic()
+
+    def event(self, student_id: str, what: str, stem: str) -> None:
+        if what == "start":
+            self.bar.set_postfix_str(f"{student_id} {stem}")
+        elif self.counted.get(student_id, 0) < self.expected.get(student_id, 0):
+            self.counted[student_id] += 1
+            self.bar.update()
+
+    def student_done(self, student_id: str) -> None:
+        """Every notebook of this student counts now, also those that never ran (autograde failed)."""
+        self.bar.update(self.expected[student_id] - self.counted[student_id])
+        self.counted[student_id] = self.expected[student_id]
+
+    def drain(self, events) -> None:
+        """Take every event the workers have sent so far (student_id, "start" or "done", stem)."""
+        while True:
+            try:
+                self.event(*events.get_nowait())
+            except queue.Empty:
+                break
+        if time.monotonic() - self.shown >= 1:   # the elapsed time moves even while a long notebook runs
+            self.bar.refresh()
+            self.shown = time.monotonic()
+
+    def close(self) -> None:
+        self.bar.close()
