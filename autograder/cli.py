@@ -6,13 +6,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading, merge, release, results, samples
+from . import grading, merge, release, results, samples, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    return release.release(check=args.check)
+    return release.release(args.to, check=args.check, upto=args.upto)
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -34,6 +34,9 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, j
 
 def cmd_grade(args: argparse.Namespace) -> int:
     graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
+    leaks = staged.exposed(COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}))
+    if leaks:   # a staged term: these answers are already out (README: Staged release)
+        print(staged.warning(leaks, COURSE), file=sys.stderr)
     return 0 if graded else 1
 
 
@@ -82,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
     r.add_argument("--check", action="store_true", help="exit 1 if course/ is not what solutions/ releases")
+    r.add_argument("--upto", metavar="NN", help="release only the notebooks up to this one, e.g. 03 (a staged term: "
+                   "later notebooks hold the answers of earlier ones); later ones are removed from course/")
+    r.add_argument("--to", type=Path, default=COURSE, help="the folder to release into (default course/)")
     r.set_defaults(func=cmd_release)
 
     timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
