@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading, merge, release, results, samples, staged
+from . import grading, merge, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -21,9 +21,12 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
                       args: argparse.Namespace | None = None) -> list[grading.Result]:
+    shard, source = scheduler.shard(getattr(args, "shard", None))
+    if source:
+        print(f"grading shard {shard[0]}/{shard[1]} ({source})", file=sys.stderr)
     extra = {} if args is None else dict(
         limits=_limits(args), isolation=args.isolation, kernels=args.kernels, id_regex=getattr(args, "id_regex", None),
-        shard=merge.parse_shard(args.shard) if getattr(args, "shard", None) else (1, 1))
+        shard=shard)
     graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
     results.write_all(graded, out)
     if not quiet:
@@ -114,8 +117,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     g.add_argument("--id-regex", help="regex with a named group `student` (and optionally `notebook`) matched "
                    "against each file's path inside SUBMISSIONS, for LMS layouts not recognised")
-    g.add_argument("--shard", help="grade only shard i of N (students split by a stable hash), e.g. 1/4; "
-                   "combine the outputs with `merge`")
+    g.add_argument("--shard", nargs="?", const=scheduler.AUTO, metavar="i/N",
+                   help="grade only shard i of N (students split by a stable hash), e.g. 1/4; combine the outputs "
+                   "with `merge`. Without i/N (or `auto`): from the scheduler, SLURM_ARRAY_TASK_ID/_COUNT; "
+                   "`auto/N`: N shards, i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
     sandbox_options(g)
     g.set_defaults(func=cmd_grade)
 
