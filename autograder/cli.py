@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import grading, merge, release, results, samples, scheduler, staged
+from . import export, grading, merge, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -46,6 +46,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     merged = merge.merge(args.shards, args.out)
     print(f"merged {len(merged)} rows from {len(args.shards)} shards into {args.out / 'grades.csv'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    dest = args.to or args.out / f"grades-{args.format}.csv"
+    export.export(args.out, dest, args.format)
+    print(f"wrote {dest} ({args.format})")
     return 0
 
 
@@ -128,6 +135,13 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("shards", type=Path, nargs="+", help="the shards' --out folders")
     m.add_argument("--out", type=Path, required=True)
     m.set_defaults(func=cmd_merge)
+
+    e = sub.add_parser("export", help="write a grade --out folder's grades for Canvas's or Moodle's grade import")
+    e.add_argument("out", type=Path, help="the --out folder of `grade` or `merge`")
+    e.add_argument("--format", choices=export.FORMATS, required=True,
+                   help="canvas: Gradebook import CSV; moodle: an assignment's grading worksheet; csv: every id")
+    e.add_argument("--to", type=Path, help="the file to write (default OUT/grades-<format>.csv)")
+    e.set_defaults(func=cmd_export)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
