@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import export, grading, merge, release, results, samples, scheduler, staged
+from . import export, grading, merge, nbexport, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -53,6 +53,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     dest = args.to or args.out / f"grades-{args.format}.csv"
     export.export(args.out, dest, args.format)
     print(f"wrote {dest} ({args.format})")
+    return 0
+
+
+def cmd_export_nbgrader(args: argparse.Namespace) -> int:
+    names = nbexport.export_nbgrader(args.dir, course_id=args.course_id)
+    print(f"wrote an nbgrader course in {args.dir}: assignments {', '.join(names)} in source/, nbgrader_config.py")
     return 0
 
 
@@ -142,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
                    help="canvas: Gradebook import CSV; moodle: an assignment's grading worksheet; csv: every id")
     e.add_argument("--to", type=Path, help="the file to write (default OUT/grades-<format>.csv)")
     e.set_defaults(func=cmd_export)
+
+    x = sub.add_parser("export-nbgrader", help="write this course as an nbgrader course directory "
+                       "(source/<assignment>/, nbgrader_config.py) for a JupyterHub running nbgrader")
+    x.add_argument("dir", type=Path, help="the nbgrader course directory to write (created if missing)")
+    x.add_argument("--course-id", default="mha-course", help="nbgrader's course id (default mha-course)")
+    x.set_defaults(func=cmd_export_nbgrader)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
