@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import export, grading, merge, nbexport, release, results, samples, scheduler, staged
+from . import export, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -59,6 +59,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_export_nbgrader(args: argparse.Namespace) -> int:
     names = nbexport.export_nbgrader(args.dir, course_id=args.course_id)
     print(f"wrote an nbgrader course in {args.dir}: assignments {', '.join(names)} in source/, nbgrader_config.py")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    known = notebook_names(SOLUTIONS)
+    wanted = [staged.upto(known, n)[-1] for n in args.notebooks.split(",")] if args.notebooks else None
+    out = gradescope.build(args.out, wanted, args.hidden_visibility)
+    print(f"wrote {out}: upload it as the Gradescope assignment's autograder (Ubuntu base image); it grades "
+          f"{', '.join(wanted or known)}")
     return 0
 
 
@@ -154,6 +163,16 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument("dir", type=Path, help="the nbgrader course directory to write (created if missing)")
     x.add_argument("--course-id", default="mha-course", help="nbgrader's course id (default mha-course)")
     x.set_defaults(func=cmd_export_nbgrader)
+
+    s = sub.add_parser("gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder) that grades "
+                       "uploaded notebooks with this grader")
+    s.add_argument("--out", type=Path, default=Path("autograder.zip"), help="the zip to write (default autograder.zip)")
+    s.add_argument("--notebooks", metavar="NN,NN", help="the notebooks this Gradescope assignment expects, e.g. 01 or "
+                   "01,02 (default: all); others handed in are not graded")
+    s.add_argument("--hidden-visibility", choices=gradescope.VISIBILITIES, default="after_due_date",
+                   help="Gradescope visibility of checks with hidden tests (default after_due_date; checks without "
+                   "hidden tests are always visible)")
+    s.set_defaults(func=cmd_gradescope)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
