@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder {release,grade,demo,catalogue}`."""
+"""Command line: `python -m autograder {release,grade,merge,export,gradescope,export-nbgrader,demo,catalogue}`."""
 from __future__ import annotations
 
 import argparse
