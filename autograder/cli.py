@@ -6,13 +6,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import checklevel, grading, merge, release, results, samples
+from . import checklevel, export, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    return release.release(check=args.check)
+    return release.release(args.to, check=args.check, upto=args.upto)
 
 
 def _limits(args: argparse.Namespace) -> Limits:
@@ -21,9 +21,12 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
                       args: argparse.Namespace | None = None) -> list[grading.Result]:
+    shard, source = scheduler.shard(getattr(args, "shard", None))
+    if source:
+        print(f"grading shard {shard[0]}/{shard[1]} ({source})", file=sys.stderr)
     extra = {} if args is None else dict(
         limits=_limits(args), isolation=args.isolation, kernels=args.kernels, id_regex=getattr(args, "id_regex", None),
-        shard=merge.parse_shard(args.shard) if getattr(args, "shard", None) else (1, 1))
+        shard=shard)
     graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
     results.write_all(graded, out)
     if not graded:   # say why, instead of an empty table
@@ -39,12 +42,37 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, j
 
 def cmd_grade(args: argparse.Namespace) -> int:
     graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
+    leaks = staged.exposed(COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}))
+    if leaks:   # a staged term: these answers are already out (README: Staged release)
+        print(staged.warning(leaks, COURSE), file=sys.stderr)
     return 0 if graded else 1
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
     merged = merge.merge(args.shards, args.out)
     print(f"merged {len(merged)} rows from {len(args.shards)} shards into {args.out / 'grades.csv'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    dest = args.to or args.out / f"grades-{args.format}.csv"
+    export.export(args.out, dest, args.format)
+    print(f"wrote {dest} ({args.format})")
+    return 0
+
+
+def cmd_export_nbgrader(args: argparse.Namespace) -> int:
+    names = nbexport.export_nbgrader(args.dir, course_id=args.course_id)
+    print(f"wrote an nbgrader course in {args.dir}: assignments {', '.join(names)} in source/, nbgrader_config.py")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    known = notebook_names(SOLUTIONS)
+    wanted = [staged.upto(known, n)[-1] for n in args.notebooks.split(",")] if args.notebooks else None
+    out = gradescope.build(args.out, wanted, args.hidden_visibility)
+    print(f"wrote {out}: upload it as the Gradescope assignment's autograder (Ubuntu base image); it grades "
+          f"{', '.join(wanted or known)}")
     return 0
 
 
@@ -105,6 +133,9 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
     r.add_argument("--check", action="store_true", help="exit 1 if course/ is not what solutions/ releases")
+    r.add_argument("--upto", metavar="NN", help="release only the notebooks up to this one, e.g. 03 (a staged term: "
+                   "later notebooks hold the answers of earlier ones); later ones are removed from course/")
+    r.add_argument("--to", type=Path, default=COURSE, help="the folder to release into (default course/)")
     r.set_defaults(func=cmd_release)
 
     timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
@@ -131,8 +162,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar or table")
     g.add_argument("--id-regex", help="regex with a named group `student` (and optionally `notebook`) matched "
                    "against each file's path inside SUBMISSIONS, for LMS layouts not recognised")
-    g.add_argument("--shard", help="grade only shard i of N (students split by a stable hash), e.g. 1/4; "
-                   "combine the outputs with `merge`")
+    g.add_argument("--shard", nargs="?", const=scheduler.AUTO, metavar="i/N",
+                   help="grade only shard i of N (students split by a stable hash), e.g. 1/4; combine the outputs "
+                   "with `merge`. Without i/N (or `auto`): from the scheduler, SLURM_ARRAY_TASK_ID/_COUNT; "
+                   "`auto/N`: N shards, i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
     sandbox_options(g)
     g.set_defaults(func=cmd_grade)
 
@@ -140,6 +173,29 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("shards", type=Path, nargs="+", help="the shards' --out folders")
     m.add_argument("--out", type=Path, required=True)
     m.set_defaults(func=cmd_merge)
+
+    e = sub.add_parser("export", help="write a grade --out folder's grades for Canvas's or Moodle's grade import")
+    e.add_argument("out", type=Path, help="the --out folder of `grade` or `merge`")
+    e.add_argument("--format", choices=export.FORMATS, required=True,
+                   help="canvas: Gradebook import CSV; moodle: an assignment's grading worksheet; csv: every id")
+    e.add_argument("--to", type=Path, help="the file to write (default OUT/grades-<format>.csv)")
+    e.set_defaults(func=cmd_export)
+
+    x = sub.add_parser("export-nbgrader", help="write this course as an nbgrader course directory "
+                       "(source/<assignment>/, nbgrader_config.py) for a JupyterHub running nbgrader")
+    x.add_argument("dir", type=Path, help="the nbgrader course directory to write (created if missing)")
+    x.add_argument("--course-id", default="mha-course", help="nbgrader's course id (default mha-course)")
+    x.set_defaults(func=cmd_export_nbgrader)
+
+    s = sub.add_parser("gradescope", help="build a Gradescope autograder zip (setup.sh, run_autograder) that grades "
+                       "uploaded notebooks with this grader")
+    s.add_argument("--out", type=Path, default=Path("autograder.zip"), help="the zip to write (default autograder.zip)")
+    s.add_argument("--notebooks", metavar="NN,NN", help="the notebooks this Gradescope assignment expects, e.g. 01 or "
+                   "01,02 (default: all); others handed in are not graded")
+    s.add_argument("--hidden-visibility", choices=gradescope.VISIBILITIES, default="after_due_date",
+                   help="Gradescope visibility of checks with hidden tests (default after_due_date; checks without "
+                   "hidden tests are always visible)")
+    s.set_defaults(func=cmd_gradescope)
 
     d = sub.add_parser("demo", help="release, then grade the built-in sample class")
     d.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")

@@ -262,7 +262,9 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
         graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
                           progress, limits, isolation, kernels, prepare)
         results = refused + graded
+        identities = {s.student_id: s.identity for s in subs if s.identity}
         for r in results:
+            r.identity = identities.get(r.student_id, {})
             r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
             r.repairs = repairs.get((r.student_id, r.notebook), [])
             if isolation == "none" and r.outcome in (Outcome.GRADED, Outcome.STOPPED):

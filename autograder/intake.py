@@ -39,6 +39,7 @@ class Submission:
     notes: list[str] = field(default_factory=list)   # late, renamed, duplicates set aside
     source: str = ""        # the file's path inside SUBMISSIONS (or the zip)
     set_aside: list[str] = field(default_factory=list)   # paths of the duplicates this row stands for
+    identity: dict[str, str] = field(default_factory=dict)   # what the LMS says about the student (lms.Found)
 
 
 def _read_bytes(path: Path, limit: int) -> bytes:
@@ -173,7 +174,8 @@ def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re
             f = lms.identify(PurePosixPath(*rel.parts[1:]) if top else rel, known, id_regex)
         if (problem := _why(e, f, known)) is not None:
             where = e.path or (base if e.kind == "unsafe" else base / e.rel)   # where it is, for a person to look
-            rows.append(Submission(f.student_id, f.notebook, where, problem=problem, notes=f.notes, source=e.rel))
+            rows.append(Submission(f.student_id, f.notebook, where, problem=problem, notes=f.notes, source=e.rel,
+                                   identity=f.identity))
         else:
             groups.setdefault((f.student_id, f.notebook), []).append((e, f))
     graded = [_winner(files, base) for files in groups.values()]
@@ -191,7 +193,7 @@ def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
     files.sort(key=lambda ef: (ef[1].version, ef[0].mtime, ef[0].rel))
     e, f = files[-1]
     sub = Submission(f.student_id, f.notebook, e.path or base / e.rel, problem=e.problem, notes=list(f.notes),
-                     source=e.rel, set_aside=[o.rel for o, _ in files[:-1]])
+                     source=e.rel, set_aside=[o.rel for o, _ in files[:-1]], identity=f.identity)
     if sub.set_aside:
         rest = files[:-1]
         why = ("latest resubmission" if f.version > max(o.version for _, o in rest) else

@@ -41,6 +41,9 @@ class Found:
     version: int = 0       # resubmission number: 0 for the first
     notes: list[str] = field(default_factory=list)
     problem: str | None = None
+    #: who the LMS says this is, for sending grades back (export.py): {"lms": "canvas", "canvas_user_id": ...,
+    #: "name": ...} or {"lms": "moodle", "moodle_participant_id": ..., "name": ...}; {} for other layouts
+    identity: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +74,17 @@ def _canvas_student(m: re.Match) -> str:
     return f"{m['name'].lower()}_{m['uid']}"
 
 
+def canvas_identity(m: re.Match) -> dict[str, str]:
+    """A Canvas file name's student: its Canvas user id (the gradebook's ID column) and name as Canvas wrote it."""
+    return {"lms": "canvas", "canvas_user_id": m["uid"], "name": m["name"]}
+
+
+def identity_of(folder: str) -> dict[str, str]:
+    """A Moodle folder's student: the participant id (the grading worksheet's "Participant N") and full name."""
+    moodle = MOODLE.match(folder)
+    return {"lms": "moodle", "moodle_participant_id": moodle["uid"], "name": moodle["name"]} if moodle else {}
+
+
 def owner_of(folder: str) -> str:
     """The student whose folder this is: a Moodle folder's student, or the folder name."""
     moodle = MOODLE.match(folder)
@@ -91,7 +105,17 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
 
 
 def identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None = None) -> Found:
-    """Who handed in the file at `rel` (relative to SUBMISSIONS), and which notebook it is."""
+    """Who handed in the file at `rel` (relative to SUBMISSIONS), and which notebook it is, with what the
+    LMS says about the student (`Found.identity`)."""
+    found = _identify(rel, known, id_regex)
+    if id_regex is None and len(rel.parts) == 1 and (canvas := CANVAS.match(rel.name)):
+        found.identity = canvas_identity(canvas)
+    elif id_regex is None and len(rel.parts) > 1:
+        found.identity = identity_of(rel.parts[0])
+    return found
+
+
+def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None = None) -> Found:
     if id_regex is not None:
         m = id_regex.fullmatch(str(rel))
         if not m or not m.groupdict().get("student"):

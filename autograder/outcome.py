@@ -35,6 +35,9 @@ class Result:
     outcome: Outcome = Outcome.GRADED
     #: the learner's own cells that raised or timed out while the notebook still ran ("head_dim raised NameError")
     errors: list[str] = field(default_factory=list)
+    #: what the LMS download says about the student ({"lms": "canvas", "canvas_user_id": "12345", "name": ...}
+    #: or Moodle's participant id), for sending grades back (export.py); {} for other layouts
+    identity: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.outcome = Outcome(self.outcome)

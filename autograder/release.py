@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import badges
+from . import badges, staged
 from .nbcourse import build_course
 from .selfcheck import add_self_check
 from .paths import COURSE, SOLUTIONS, notebook_names
@@ -29,9 +29,14 @@ def released_notebooks(solutions: Path = SOLUTIONS) -> dict[str, str]:
                 for name in notebook_names(course.release_dir())}
 
 
-def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool = False) -> int:
-    """Write (or with `check`, compare) the student notebooks. Returns a process exit code."""
-    wanted = released_notebooks(solutions)
+def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool = False,
+            upto: str | None = None) -> int:
+    """Write (or with `check`, compare) the student notebooks. Returns a process exit code.
+
+    With `upto` ("03"), only the notebooks up to that one are released (a staged term, see staged.py): the
+    later ones are removed from `course_dir` (with `check`: reported as extra)."""
+    everything = released_notebooks(solutions)
+    wanted = everything if upto is None else {n: everything[n] for n in staged.upto(sorted(everything), upto)}
     course_dir.mkdir(parents=True, exist_ok=True)
     present = set(notebook_names(course_dir))
     stale = sorted(name for name, text in wanted.items()
@@ -45,16 +50,23 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
         for name in stale:
             print(f"stale: course/{name} differs from what solutions/{name} releases")
         for name in extra:
-            print(f"extra: course/{name} has no source in solutions/")
+            print(f"extra: course/{name} " + (f"comes after --upto {upto}" if name in everything
+                                               else "has no source in solutions/"))
         if readme:
             print(readme)
-        print("Run `python -m autograder release` and commit course/ (never edit course/ by hand).")
+        print(f"Run `python -m autograder release{f' --upto {upto}' if upto else ''}` and commit course/ "
+              "(never edit course/ by hand).")
         return 1
     for name in stale:
         (course_dir / name).write_text(wanted[name], encoding="utf-8")
     for name in extra:
         (course_dir / name).unlink()
     print(f"released {len(wanted)} notebooks to {course_dir} ({len(stale)} changed, {len(extra)} removed)")
+    if upto is not None:
+        given = staged.exposed(course_dir, solutions)
+        print(f"staged release up to {max(wanted)}: " + (
+            "its earlier-pieces cells hold the answers of " + ", ".join(sorted(given)) + "; grade those first"
+            if given else "no answers of an earlier notebook are in it"))
     if readme:
         print(readme)
     return 0

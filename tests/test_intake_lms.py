@@ -1,4 +1,5 @@
 """LMS downloads: Canvas and Moodle names, resubmissions, --id-regex, and zips unpacked safely."""
+import csv
 import os
 import re
 import stat
@@ -8,7 +9,7 @@ from pathlib import PurePosixPath
 import nbformat
 import pytest
 
-from autograder import grading, lms, samples
+from autograder import export, grading, lms, results, samples
 from autograder.intake import collect
 from conftest import NOTEBOOKS
 
@@ -136,9 +137,17 @@ def test_a_canvas_zip_grades_end_to_end(tmp_path, good_text):
         "smithjane_12345_67891_01_projections-1.ipynb": good_text,
         "doejohn_555_3_01_projections.ipynb": wrong,
     })
-    rows = {r.student_id: r for r in grading.grade(archive, tmp_path / "out", progress=False, cell_timeout=60)}
+    graded = grading.grade(archive, tmp_path / "out", progress=False, cell_timeout=60)
+    rows = {r.student_id: r for r in graded}
     assert set(rows) == {"smithjane_12345", "doejohn_555"}
     assert rows["smithjane_12345"].score == rows["smithjane_12345"].max_score
     assert any("latest resubmission" in f for f in rows["smithjane_12345"].flags)
     assert rows["doejohn_555"].score < rows["doejohn_555"].max_score
     assert (tmp_path / "out" / "feedback" / "smithjane_12345" / "01_projections.html").exists()
+    # the Canvas user ids travel with the results, into details.json and the Canvas gradebook import
+    assert rows["doejohn_555"].identity == {"lms": "canvas", "canvas_user_id": "555", "name": "doejohn"}
+    results.write_details(graded, tmp_path / "out" / "details.json")   # as `grade` writes it
+    export.export(tmp_path / "out", tmp_path / "canvas.csv", "canvas")
+    with (tmp_path / "canvas.csv").open(newline="") as f:
+        ids = {r["ID"]: r for r in csv.DictReader(f) if r["ID"]}
+    assert set(ids) == {"12345", "555"} and ids["12345"]["01_projections"] == f"{rows['smithjane_12345'].score:g}"
