@@ -4,6 +4,7 @@ NOTEBOOK = "04_output_projection.ipynb"
 _CONTRIB = "def head_contributions(H, W_O):\n"
 _MHA = "def multi_head_attention(query, key, value, W_Q, W_K, W_V, W_O, num_heads, mask=None):\n"
 _LOAD = "def load_into_torch(mha_torch, W_Q, W_K, W_V, W_O):\n"
+_PAD = "def padding_mask(lengths, n):\n"
 
 # The reference body of multi_head_attention, with {markers} where the wrong answers change one thing.
 _MHA_BODY = (
@@ -208,6 +209,28 @@ WRONG = [
     dict(name="module_zero_init",
          answers={"MultiHeadAttention": _module(init="torch.zeros(d_model, d_model)")},
          fails={"check_module_init": "all zeros"}),
+    # ---- padding_mask ----
+    dict(name="padding_torch_convention_true_means_ignore",
+         answers={"padding_mask": _PAD + "    return np.arange(n) >= np.asarray(lengths)[:, None, None]\n"},
+         fails={"check_padding_mask": "key_padding_mask (True = ignore"}),
+    dict(name="padding_mask_over_queries",
+         answers={"padding_mask": _PAD + "    return (np.arange(n) < np.asarray(lengths)[:, None])[:, :, None]\n"},
+         fails={"check_padding_mask": "hides the padded QUERIES"}),
+    dict(name="padding_one_key_too_many",
+         answers={"padding_mask": _PAD + "    return np.arange(n) <= np.asarray(lengths)[:, None, None]\n"},
+         fails={"check_padding_mask": "one key too many"}),
+    dict(name="padding_one_real_token_too_few",
+         answers={"padding_mask": _PAD + "    return np.arange(n) < np.asarray(lengths)[:, None, None] - 1\n"},
+         fails={"check_padding_mask": "hides one real token"}),
+    dict(name="padding_not_broadcast_batch_by_n",
+         answers={"padding_mask": _PAD + "    return np.arange(n) < np.asarray(lengths)[:, None]\n"},
+         fails={"check_padding_mask": "not broadcast over the heads"}),
+    dict(name="padding_head_axis_added_twice",
+         answers={"padding_mask": _PAD + "    return (np.arange(n) < np.asarray(lengths)[:, None])[:, None, None, :]\n"},
+         fails={"check_padding_mask": "already has a head axis"}),
+    dict(name="padding_ints_not_booleans",
+         answers={"padding_mask": _PAD + "    return (np.arange(n) < np.asarray(lengths)[:, None, None]).astype(int)\n"},
+         fails={"check_padding_mask": "should be boolean"}),
 ]
 
 CORRECT = [
@@ -302,4 +325,14 @@ CORRECT = [
                   "            out = out + (w @ v) @ self.W_O[c, :]\n"
                   "            weights.append(w)\n"
                   "        return out, torch.stack(weights, dim=-3)\n"}),
+    dict(name="padding_loop_over_sentences",
+         answers={"padding_mask": _PAD + "    mask = np.zeros((len(lengths), 1, n), dtype=bool)\n"
+                  "    for b, length in enumerate(lengths):\n"
+                  "        mask[b, 0, :length] = True\n"
+                  "    return mask\n"}),
+    dict(name="padding_torch_tensor_unsqueeze",
+         answers={"padding_mask": _PAD + "    lengths = torch.as_tensor(np.asarray(lengths))\n"
+                  "    return (torch.arange(n) < lengths[:, None]).unsqueeze(1)\n"}),
+    dict(name="padding_expand_dims_of_2d_mask",
+         answers={"padding_mask": _PAD + "    return np.expand_dims(np.arange(n)[None, :] < np.array(lengths)[:, None], axis=1)\n"}),
 ]
