@@ -1,6 +1,8 @@
 """Shared fixtures: one grading batch per test session, because every graded notebook starts a kernel."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +83,13 @@ def batch(tmp_path_factory):
         else:
             by_student[r.student_id] = [r]
     return Batch(by_student, cases, root / "out", both, whole)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The README's first command, `python -m autograder demo`, run once for every test that reads what it
+    printed or wrote: (the finished process, its --out folder)."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    done = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=900)
+    return done, out

@@ -326,11 +326,9 @@ NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= document.documen
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_run):
     _require_browser()
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    done = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)], cwd=COURSE.parent,
-                          capture_output=True, text=True, timeout=900)
+    done, out = demo_run   # the same run as test_cli.py's demo test (conftest.py)
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 

@@ -12,10 +12,10 @@ def run(*args, cwd=REPO):
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
 
 
-def test_demo_grades_the_sample_class(tmp_path):
-    done = run("demo", "--out", str(tmp_path / "demo"))
+def test_demo_grades_the_sample_class(demo_run):
+    done, out = demo_run
     assert done.returncode == 0, done.stderr[-3000:]
-    with (tmp_path / "demo" / "grades.csv").open() as f:
+    with (out / "grades.csv").open() as f:
         rows = {(r["student_id"], r["notebook"]): r for r in csv.DictReader(f)}
     first = "01_projections.ipynb"
     assert rows[("ada", first)]["score"] == rows[("ada", first)]["max_score"]
