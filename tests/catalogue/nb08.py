@@ -1,0 +1,230 @@
+"""Wrong answers and correct variants for 08_transformer_capstone (see tests/test_catalogue.py)."""
+NOTEBOOK = "08_transformer_capstone.ipynb"
+
+_LN = "def layer_norm(x, gamma, beta, eps=1e-5):\n"
+_BLOCK = "def block_forward(block, x):\n"
+_LOSS = "def lm_loss(logits, tokens):\n"
+_SAMPLE = "def sample_next(logits, temperature, u):\n"
+_KV = "def cached_attention(q, k_new, v_new, cache):\n"
+_COUNT = "def count_parameters(vocab_size, context, d_model, num_heads, num_layers, d_ff, num_kv_heads=None):\n"
+
+_LN_MEAN = "    mean = x.mean(dim=-1, keepdim=True)\n"
+_BLOCK_HEAD = "    mask = causal_mask(x.shape[-2])\n    h = block.ln1(x)\n"
+_SAMPLE_GREEDY = "    if temperature == 0:\n        return logits.argmax(dim=-1)\n"
+_SAMPLE_TAIL = ("    cdf = probs.cumsum(dim=-1)\n"
+                "    u = torch.as_tensor(u, dtype=cdf.dtype)\n"
+                "    return torch.searchsorted(cdf, u[..., None], right=True).squeeze(-1).clamp(max=logits.shape[-1] - 1)\n")
+_KV_APPEND = ("    if cache is None:\n        K, V = k_new, v_new\n"
+              "    else:\n        K = torch.cat([cache[0], k_new], dim=-2)\n        V = torch.cat([cache[1], v_new], dim=-2)\n")
+_KV_ATTEND = ("    r = q.shape[-3] // K.shape[-3]\n"
+              "    K_all, V_all = repeat_kv(K, r), repeat_kv(V, r)\n"
+              "    w = (q @ K_all.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n")
+_COUNT_PARTS = ("    g = num_heads if num_kv_heads is None else num_kv_heads\n"
+                "    d_k = d_model // num_heads\n"
+                "    emb = vocab_size * d_model + context * d_model\n"
+                "    attn = 2 * d_model * d_model + 2 * d_model * g * d_k\n"
+                "    norms = 4 * d_model\n"
+                "    ffn = 2 * d_model * d_ff + d_ff + d_model\n"
+                "    head = 2 * d_model + d_model * vocab_size + vocab_size\n")
+
+WRONG = [
+    # ---- Exercise 1: layer_norm ----
+    dict(name="ln_over_tokens_axis",
+         answers={"layer_norm": _LN + "    mean = x.mean(dim=-2, keepdim=True)\n"
+                  "    var = ((x - mean) ** 2).mean(dim=-2, keepdim=True)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "normalised over the tokens (axis -2)"}),
+    dict(name="ln_unbiased_variance",
+         answers={"layer_norm": _LN + _LN_MEAN + "    var = x.var(dim=-1, keepdim=True)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "divides by d_model - 1"}),
+    dict(name="ln_no_gamma_beta",
+         answers={"layer_norm": _LN + _LN_MEAN + "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
+                  "    return (x - mean) / torch.sqrt(var + eps)\n"},
+         fails={"check_layer_norm": "forgot gamma and beta"}),
+    dict(name="ln_eps_outside_sqrt",
+         answers={"layer_norm": _LN + _LN_MEAN + "    std = x.std(dim=-1, keepdim=True, unbiased=False)\n"
+                  "    return gamma * (x - mean) / (std + eps) + beta\n"},
+         fails={"check_layer_norm": "added eps to the standard deviation"}),
+    dict(name="ln_no_eps",
+         answers={"layer_norm": _LN + _LN_MEAN + "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var) + beta\n"},
+         fails={"check_layer_norm": "add eps inside the square root"}),
+    # ---- Exercise 2: block_forward ----
+    dict(name="block_no_causal_mask",
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "the causal mask is missing"}),
+    dict(name="block_inverted_mask",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    x = x + block.attn(h, h, h, mask=~mask)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "not ~causal_mask(n)", "check_block_values": "not ~causal_mask(n)"}),
+    dict(name="block_post_ln",
+         answers={"block_forward": _BLOCK + "    mask = causal_mask(x.shape[-2])\n"
+                  "    x = block.ln1(x + block.attn(x, x, x, mask=mask)[0])\n"
+                  "    return block.ln2(x + block.ffn(x))\n"},
+         fails={"check_block_values": "post-LN"}),
+    dict(name="block_no_residuals",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    x = block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return block.ffn(block.ln2(x))\n"},
+         fails={"check_block_values": "forgot both residual connections"}),
+    dict(name="block_residual_from_normalised_input",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    x = h + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    h = block.ln2(x)\n"
+                  "    return h + block.ffn(h)\n"},
+         fails={"check_block_values": "residual stream carries x itself"}),
+    dict(name="block_parallel_ffn",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    return x + block.attn(h, h, h, mask=mask)[0] + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_values": "your FFN reads the block's input"}),
+    dict(name="block_ln1_twice",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(block.ln1(x))\n"},
+         fails={"check_block_values": "should read block.ln2(x)"}),
+    # ---- Exercise 3: lm_loss ----
+    dict(name="loss_targets_not_shifted",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    return F.cross_entropy(logits.reshape(-1, V), tokens.reshape(-1))\n"},
+         fails={"check_lm_loss": "targets not shifted"}),
+    dict(name="loss_shifted_the_wrong_way",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    return F.cross_entropy(logits[:, 1:].reshape(-1, V), tokens[:, :-1].reshape(-1))\n"},
+         fails={"check_lm_loss": "shifted the wrong way"}),
+    dict(name="loss_sum",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1), reduction='sum')\n"},
+         fails={"check_lm_loss": "SUM over the 10 predictions"}),
+    dict(name="loss_softmax_first",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    p = logits[:, :-1].softmax(dim=-1)\n"
+                  "    return F.cross_entropy(p.reshape(-1, V), tokens[:, 1:].reshape(-1))\n"},
+         fails={"check_lm_loss": "softmax before F.cross_entropy"}),
+    dict(name="loss_returns_a_float",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1)).item()\n"},
+         fails={"check_lm_loss": "0-dimensional torch tensor"}),
+    # ---- Exercise 4: sample_next ----
+    dict(name="sample_multiplies_by_temperature",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY +
+                  "    probs = torch.softmax(logits * temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "multiplied the logits by the temperature"}),
+    dict(name="sample_ignores_temperature",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY +
+                  "    probs = torch.softmax(logits, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "ignores the temperature"}),
+    dict(name="sample_always_greedy",
+         answers={"sample_next": _SAMPLE + "    return logits.argmax(dim=-1)\n"},
+         fails={"check_sample_next": "always pick the most likely token"}),
+    dict(name="sample_greedy_argmax_flattens",
+         answers={"sample_next": _SAMPLE + "    if temperature == 0:\n        return logits.argmax()\n"
+                  "    probs = torch.softmax(logits / temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "argmax without dim= flattens"}),
+    # ---- Exercise 5: cached_attention ----
+    dict(name="kv_cache_reappends",
+         answers={"cached_attention": _KV + _KV_APPEND + _KV_ATTEND +
+                  "    if cache is not None:\n"
+                  "        K, V = torch.cat([cache[0], K], dim=-2), torch.cat([cache[1], V], dim=-2)\n"
+                  "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "appended the new key twice", "check_kv_cache_gqa": "appended the new key twice"}),
+    dict(name="kv_cache_newest_first",
+         answers={"cached_attention": _KV +
+                  "    if cache is None:\n        K, V = k_new, v_new\n"
+                  "    else:\n        K = torch.cat([k_new, cache[0]], dim=-2)\n        V = torch.cat([v_new, cache[1]], dim=-2)\n"
+                  + _KV_ATTEND + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "newest key first", "check_kv_cache_gqa": "newest key first"}),
+    dict(name="kv_cache_unscaled",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    r = q.shape[-3] // K.shape[-3]\n"
+                  "    K_all, V_all = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    w = (q @ K_all.transpose(-1, -2)).softmax(dim=-1)\n"
+                  "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "not divided by sqrt(d_k)", "check_kv_cache_gqa": "not divided by sqrt(d_k)"}),
+    dict(name="kv_cache_tiled_heads",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    r = q.shape[-3] // K.shape[-3]\n"
+                  "    reps = (1,) * (K.dim() - 3) + (r, 1, 1)\n"
+                  "    K_all, V_all = K.repeat(*reps), V.repeat(*reps)\n"
+                  "    w = (q @ K_all.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
+                  "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache_gqa": "tiled"}),
+    dict(name="kv_cache_no_repeat",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    w = (q @ K.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
+                  "    return w @ V, (K, V)\n"},
+         fails={"check_kv_cache_gqa": "repeat the cached K and V with repeat_kv"}),
+    dict(name="kv_cache_stores_repeated_heads",
+         answers={"cached_attention": _KV +
+                  "    r = q.shape[-3] // k_new.shape[-3]\n"
+                  "    k_new, v_new = repeat_kv(k_new, r), repeat_kv(v_new, r)\n" + _KV_APPEND +
+                  "    w = (q @ K.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
+                  "    return w @ V, (K, V)\n"},
+         fails={"check_kv_cache_gqa": "keep only the key/value heads in the cache"}),
+    # ---- Exercise 6: count_parameters ----
+    dict(name="count_no_biases",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS.replace(" + d_ff + d_model\n", "\n")
+                  .replace(" + vocab_size\n", "\n") +
+                  "    return emb + num_layers * (attn + norms + ffn) + head\n"},
+         fails={"check_count_parameters": "left out the biases"}),
+    dict(name="count_no_layernorms",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS +
+                  "    return emb + num_layers * (attn + ffn) + head - 2 * d_model\n"},
+         fails={"check_count_parameters": "LayerNorms' gamma and beta"}),
+    dict(name="count_kv_with_num_heads",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS.replace("2 * d_model * g * d_k", "2 * d_model * d_model") +
+                  "    return emb + num_layers * (attn + norms + ffn) + head\n"},
+         fails={"check_count_parameters": "you used num_heads for them"}),
+    dict(name="count_no_position_embeddings",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS.replace(" + context * d_model", "") +
+                  "    return emb + num_layers * (attn + norms + ffn) + head\n"},
+         fails={"check_count_parameters": "position embeddings"}),
+    dict(name="count_one_block",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS +
+                  "    return emb + attn + norms + ffn + head\n"},
+         fails={"check_count_parameters": "multiply the per-block parameters by num_layers"}),
+]
+
+CORRECT = [
+    dict(name="ln_var_mean_rsqrt",
+         answers={"layer_norm": _LN + "    var, mean = torch.var_mean(x, dim=-1, keepdim=True, unbiased=False)\n"
+                  "    return (x - mean) * torch.rsqrt(var + eps) * gamma + beta\n"}),
+    dict(name="block_own_tril_mask",
+         answers={"block_forward": _BLOCK + "    n = x.shape[-2]\n"
+                  "    allowed = torch.ones(n, n).tril().bool()\n"
+                  "    a, _ = block.attn(block.ln1(x), block.ln1(x), block.ln1(x), allowed)\n"
+                  "    y = x + a\n"
+                  "    f = block.ffn(block.ln2(y))\n"
+                  "    return y + f\n"}),
+    dict(name="loss_log_softmax_gather",
+         answers={"lm_loss": _LOSS + "    logp = logits[:, :-1].log_softmax(dim=-1)\n"
+                  "    picked = logp.gather(-1, tokens[:, 1:, None]).squeeze(-1)\n"
+                  "    return -picked.mean()\n"}),
+    dict(name="sample_count_below_u",
+         answers={"sample_next": _SAMPLE +
+                  "    if temperature == 0:\n        return torch.argmax(logits, dim=-1)\n"
+                  "    cdf = torch.cumsum(F.softmax(logits / temperature, dim=-1), dim=-1)\n"
+                  "    below = (cdf <= torch.as_tensor(u)[..., None]).sum(dim=-1)\n"
+                  "    return below.clamp(max=logits.shape[-1] - 1).long()\n"}),
+    dict(name="kv_cache_grouped_einsum",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    *batch, h, one, d_k = q.shape\n"
+                  "    g = K.shape[-3]\n"
+                  "    qg = q.reshape(*batch, g, h // g, one, d_k)\n"
+                  "    s = torch.einsum('...grqd,...gkd->...grqk', qg, K) / d_k ** 0.5\n"
+                  "    o = torch.einsum('...grqk,...gkd->...grqd', s.softmax(-1), V)\n"
+                  "    return o.reshape(*batch, h, one, d_k), (K, V)\n"}),
+    dict(name="count_by_shapes",
+         answers={"count_parameters": _COUNT +
+                  "    g = num_kv_heads or num_heads\n"
+                  "    d_k = head_dim(d_model, num_heads)\n"
+                  "    shapes = [(vocab_size, d_model), (context, d_model)]\n"
+                  "    for _ in range(num_layers):\n"
+                  "        shapes += [(d_model, d_model)] * 2 + [(d_model, g * d_k)] * 2 + [(d_model,)] * 4\n"
+                  "        shapes += [(d_ff, d_model), (d_ff,), (d_model, d_ff), (d_model,)]\n"
+                  "    shapes += [(d_model,), (d_model,), (vocab_size, d_model), (vocab_size,)]\n"
+                  "    return int(sum(math.prod(s) for s in shapes))\n"}),
+]
