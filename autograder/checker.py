@@ -243,12 +243,16 @@ class Checker:
             ref = self.refs.get(name)
             if name not in check.exercise and where < position and isinstance(ref, types.FunctionType):
                 swap[name] = ref
-        for name in sorted(check.free):
+        # Every exercise name is bound anew, used by the check directly or not: a trusted class (08's
+        # `LayerNorm`) looks up `layer_norm` when it runs, and must find this check's binding, never one
+        # left by an earlier check (a Remote of a closed connection).
+        for name in sorted(self.spec.exercise_names):
             if name in check.exercise:
                 self._from_learner(name, peer)
-            elif name in self.spec.exercise_names:
-                if name in self.refs:
-                    self.ns[name] = self.refs[name]
+            elif name in self.refs:
+                self.ns[name] = self.refs[name]
+            else:
+                self.ns.pop(name, None)
         return swap
 
     def _from_learner(self, name: str, peer: TrustedPeer) -> None:
