@@ -35,7 +35,7 @@ import nbformat
 from . import rpc
 
 #: Locked cells of the release whose definitions the checks use (run here, statement by statement).
-TRUSTED_CELLS = ("setup", "earlier_pieces", "sentence", "fake_gpu", "head_outputs", "model_pieces")
+TRUSTED_CELLS = ("setup", "earlier_pieces", "torch_pieces", "sentence", "fake_gpu", "head_outputs", "model_pieces")
 #: Checks of *how* a learner computed something: they run in the learner's kernel (small in points).
 LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad"})
 

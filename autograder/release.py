@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import badges, staged
+from . import badges, pieces, staged
 from .nbcourse import build_course
 from .selfcheck import add_self_check
 from .paths import COURSE, SOLUTIONS, notebook_names
@@ -35,6 +35,9 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
 
     With `upto` ("03"), only the notebooks up to that one are released (a staged term, see staged.py): the
     later ones are removed from `course_dir` (with `check`: reported as extra)."""
+    drift = pieces.stale(solutions, write=not check)   # the earlier-pieces cells and bench's copy (pieces.py)
+    if drift and not check:
+        print("rewrote from the solutions: " + ", ".join(drift))
     everything = released_notebooks(solutions)
     wanted = everything if upto is None else {n: everything[n] for n in staged.upto(sorted(everything), upto)}
     course_dir.mkdir(parents=True, exist_ok=True)
@@ -44,9 +47,11 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
     extra = sorted(present - set(wanted))
     readme = badges.update_readme(course_dir.parent, wanted, check=check)  # README's Colab/Binder badges
     if check:
-        if not stale and not extra and not readme:
+        if not stale and not extra and not readme and not drift:
             print(f"course/ is up to date with solutions/ ({len(wanted)} notebooks)")
             return 0
+        for name in drift:
+            print(f"stale: {name} differs from the solution cells it copies (pieces.py)")
         for name in stale:
             print(f"stale: course/{name} differs from what solutions/{name} releases")
         for name in extra:

@@ -22,6 +22,7 @@ freed memory in the process (glibc mallopt), as allocators such as jemalloc or t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ctypes
 import ctypes.util
 import json
@@ -31,6 +32,7 @@ import platform
 import resource
 import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -38,42 +40,12 @@ import torch.nn.functional as F
 from torch.utils import benchmark
 
 
-# ---- the learner's batched MHA (notebook 04), copied exactly from the course's reference ----
-def head_dim(d_model, num_heads):
-    """d_k = d_model / num_heads as an int; ValueError if the columns can't be shared out evenly."""
-    if num_heads < 1:
-        raise ValueError(f"num_heads must be at least 1, got num_heads={num_heads}")
-    if d_model % num_heads != 0:
-        raise ValueError(f"d_model={d_model} must be divisible by num_heads={num_heads} "
-                         f"({d_model}/{num_heads} is not a whole number of columns per head)")
-    return d_model // num_heads
-
-
-class MultiHeadAttention(nn.Module):
-    """The same MHA in PyTorch; weights (d_model, d_model) applied as x @ W, no biases."""
-    def __init__(self, d_model, num_heads):
-        super().__init__()
-        self.num_heads = num_heads
-        self.d_k = head_dim(d_model, num_heads)
-        scale = 1 / math.sqrt(d_model)
-        self.W_Q = nn.Parameter(torch.randn(d_model, d_model) * scale)
-        self.W_K = nn.Parameter(torch.randn(d_model, d_model) * scale)
-        self.W_V = nn.Parameter(torch.randn(d_model, d_model) * scale)
-        self.W_O = nn.Parameter(torch.randn(d_model, d_model) * scale)
-
-    def split(self, x):                        # (..., n, d_model) -> (..., h, n, d_k)
-        return x.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)
-
-    def forward(self, query, key, value, mask=None):
-        """mask: bool, broadcastable to (..., n_q, n_k), True = may attend. Returns (output, weights)."""
-        Q, K, V = self.split(query @ self.W_Q), self.split(key @ self.W_K), self.split(value @ self.W_V)
-        scores = Q @ K.transpose(-1, -2) / math.sqrt(self.d_k)   # (..., h, n_q, n_k)
-        if mask is not None:
-            scores = scores.masked_fill(~mask.unsqueeze(-3), float("-inf"))
-        weights = scores.softmax(dim=-1)
-        heads = weights @ V                                       # (..., h, n_q, d_k)
-        out = heads.transpose(-3, -2).flatten(-2)                 # (..., n_q, d_model)
-        return out @ self.W_O, weights
+# ---- the learner's batched MHA (notebook 04): the course's reference solution, which `python -m autograder
+# release` writes to course_pieces.py from solutions/ (so this bench times exactly what the course teaches) ----
+_spec = importlib.util.spec_from_file_location("course_pieces", Path(__file__).with_name("course_pieces.py"))
+course_pieces = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(course_pieces)
+head_dim, MultiHeadAttention = course_pieces.head_dim, course_pieces.MultiHeadAttention
 
 
 # ---- the other three implementations, sharing the weights of one MultiHeadAttention ----

@@ -57,3 +57,32 @@ def test_released_notebook_has_stubs_not_answers(released, name):
 def test_solution_notebooks_are_committed_without_outputs(name):
     nb = json.loads((SOLUTIONS / name).read_text())
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_earlier_pieces_are_written_from_the_solutions(tmp_path):
+    """Issue 14: the earlier-pieces cells can't drift from the solutions they copy. An edit to a copy, or to the
+    solution it copies, makes `stale` name it; writing puts the solution's code back in every copy."""
+    from autograder import pieces
+
+    solutions = tmp_path / "solutions"
+    shutil.copytree(SOLUTIONS, solutions)
+    assert pieces.stale(solutions) == []
+    path = solutions / "04_output_projection.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "earlier_pieces")
+    assert "def softmax(x, axis=-1):" in "".join(cell["source"])
+    cell["source"] = ["".join(cell["source"]).replace("x = x - np.max(x, axis=axis, keepdims=True)", "pass")]
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    assert pieces.stale(solutions) == ["solutions/04_output_projection.ipynb: earlier pieces"]
+    source = solutions / "01_projections.ipynb"
+    source.write_text(source.read_text().replace("num_heads must be at least 1", "num_heads must be 1 or more"))
+    assert len(pieces.stale(solutions, write=True)) == 7   # 02-08 all copy head_dim
+    assert pieces.stale(solutions) == []
+    fixed = "".join(next(c for c in json.loads(path.read_text())["cells"] if "mha_course" in c["metadata"])["source"])
+    assert "x = x - np.max(x, axis=axis, keepdims=True)" in fixed and "num_heads must be 1 or more" in fixed
+
+
+def test_the_bench_times_the_course_reference_module():
+    from autograder import pieces
+
+    assert (SOLUTIONS.parent / pieces.BENCH_FILE).read_text() == pieces.bench_source()
