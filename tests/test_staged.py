@@ -13,9 +13,10 @@ from conftest import NOTEBOOKS
 def test_upto_names_a_notebook_by_number_stem_or_file():
     for last in ("3", "03", "03_concat_vs_sum", "03_concat_vs_sum.ipynb"):
         assert staged.upto(NOTEBOOKS, last) == NOTEBOOKS[:3]
-    assert staged.upto(NOTEBOOKS, "07") == NOTEBOOKS
+    assert staged.upto(NOTEBOOKS, "07") == NOTEBOOKS[:7]
+    assert staged.upto(NOTEBOOKS, NOTEBOOKS[-1]) == NOTEBOOKS
     with pytest.raises(SystemExit, match="no such notebook"):
-        staged.upto(NOTEBOOKS, "09")
+        staged.upto(NOTEBOOKS, "99")
 
 
 def test_later_notebooks_hold_earlier_answers():
