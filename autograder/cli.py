@@ -6,7 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import checklevel, export, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
+from . import checklevel, export, logs, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -142,6 +142,8 @@ def parser() -> argparse.ArgumentParser:
     jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core)")
 
     def sandbox_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("-v", "--verbose", action="count", default=0,
+                        help="show the grading log on the terminal too (-vv: everything); OUT/logs/ always has it")
         sp.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
                         help=f"seconds a whole notebook may run before its kernel is killed (default {Limits.notebook_timeout})")
         sp.add_argument("--memory", type=int, default=Limits.memory_mb,
@@ -218,6 +220,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    logs.to_terminal(getattr(args, "verbose", 0))
     if not SOLUTIONS.is_dir():
         print(f"error: {SOLUTIONS} not found; run from a checkout of mha-course", file=sys.stderr)
         return 2

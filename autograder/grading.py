@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import execute, forkserver, memlimit, repair, sandbox, scan
+from . import execute, forkserver, logs, memlimit, repair, sandbox, scan
 from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
@@ -23,6 +23,8 @@ from .outcome import Outcome, Result
 from .progress import Progress
 from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
 from .sandbox import Limits
+
+LOG = logs.LOG.getChild("grading")
 
 
 def _error_line(output: dict) -> str:
@@ -112,7 +114,10 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
         execute.SUBMITTED[Path(sub.notebook).stem] = target / sub.notebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        LOG.info("%s: grading %s", student_id, ", ".join(s.notebook for s in subs))
         done = course.api.autograde(ASSIGNMENT, key, force=True, create=True)
+        if done.get("log", "").strip() or done.get("error", "").strip():
+            LOG.debug("%s: nbgrader autograde said:\n%s%s", student_id, done.get("log", ""), done.get("error", ""))
         results = _read_results(course, student_id, subs, done.get("error", "") + done.get("log", ""))
         for r in results:
             graded = course.autograded_notebook(key, r.notebook)
@@ -122,7 +127,9 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
                     feedback.write(str(graded), key, ASSIGNMENT, str(dest))
                     r.feedback = str(dest.relative_to(out))
                 except Exception as err:  # noqa: BLE001 - the grade stands without its page
+                    LOG.exception("%s %s: writing the feedback page failed", student_id, r.notebook)
                     r.status += f"; no feedback page ({type(err).__name__}: {err})"
+            LOG.info("%s %s: %g/%g, %s", student_id, r.notebook, r.score, r.max_score, r.status)
     return results
 
 
@@ -132,6 +139,7 @@ _worker: dict = {}
 
 def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str, kernels: str,
                  events=None) -> None:
+    logs.worker_setup(out)
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
     preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
@@ -148,8 +156,9 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
     try:
         return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
     except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
-        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err})",
-                       outcome=Outcome.FAILED) for s in subs]
+        LOG.exception("%s: the grader failed", student_id)
+        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err}; "
+                       f"traceback in logs/worker-{os.getpid()}.log)", outcome=Outcome.FAILED) for s in subs]
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
@@ -184,6 +193,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout:
                     try:
                         results.extend(fut.result())
                     except Exception as err:  # the worker process itself died
+                        LOG.error("%s: the grading process died: %r", sid, err)
                         results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})",
                                               outcome=Outcome.FAILED) for s in subs)
                     bar.student_done(sid)
@@ -238,6 +248,9 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
     if not subs:
         return []
     out.mkdir(parents=True, exist_ok=True)
+    logs.to_file(out, "grade")
+    LOG.info("grading %d files from %s into %s (jobs=%s, isolation=%s, kernels=%s, %s)", len(subs), submissions,
+             out, jobs, isolation, kernels, limits)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]
     by_student: dict[str, list[Submission]] = {}

@@ -75,3 +75,32 @@ def test_help_lists_every_command():
         assert set(group.split(",")) == set(commands), (group, text)
     for name in commands:
         assert f"    {name}" in text, text
+
+
+def test_grade_keeps_a_log_and_shows_it_with_v(tmp_path):
+    from autograder import samples
+
+    samples.write_submission(tmp_path / "subs", "s", "01_projections.ipynb", samples.fill("01_projections.ipynb"))
+    done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet", "-v")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "INFO autograder.grading: s 01_projections.ipynb: 8/8, graded" in done.stderr
+    logs = {p.name: p.read_text() for p in (tmp_path / "out" / "logs").glob("*.log")}
+    assert "grading 1 files from" in logs["grade.log"]
+    assert any("s 01_projections.ipynb: 8/8, graded" in text for name, text in logs.items() if name.startswith("worker-"))
+
+
+def test_a_grader_failure_keeps_its_traceback_in_the_log(tmp_path):
+    """The grade table has one line for a failure of the grader itself; the worker's log has the traceback."""
+    import os
+
+    from autograder import grading, logs, samples
+    from autograder.intake import Submission
+
+    log = logs.to_file(tmp_path, f"worker-{os.getpid()}")
+    grading._worker.update(course=None, out=tmp_path, feedback=None, events=None)   # a grader that breaks
+    sub = Submission("s", "01_projections.ipynb", tmp_path / "x.ipynb", samples.fill("01_projections.ipynb"))
+    (row,) = grading._grade_in_worker("s", [sub])
+    assert row.status.startswith("not graded: grader error (AttributeError") and f"worker-{os.getpid()}.log" in row.status
+    text = log.read_text()
+    assert "s: the grader failed" in text and "Traceback (most recent call last)" in text
+    grading._worker.clear()
