@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,12 +73,15 @@ def batch(tmp_path_factory):
                     quick.setdefault(nb, {})[student] = case["answers"]
                 if student in sampled or student in whole:
                     samples.write_submission(subs, student, nb, filled)
-    results = grading.grade(subs, root / "out", progress=False)
+    with ThreadPoolExecutor(1) as side:   # the check-level sessions run while the whole notebooks grade
+        quick_results = side.submit(checklevel.grade_many, quick, 2)
+        results = grading.grade(subs, root / "out", progress=False)
+        quick_results = quick_results.result()
     by_student: dict[str, list] = {}
     for r in results:
         by_student.setdefault(r.student_id, []).append(r)
     both = {}
-    for r in checklevel.grade_many(quick, jobs=2):
+    for r in quick_results:
         if r.student_id in sampled:
             both[r.student_id] = (by_student[r.student_id][0], r)
         else:
