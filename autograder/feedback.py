@@ -102,6 +102,7 @@ ANSWER = re.compile(r'(<a name="comment-([^"]+)"></a><div class="panel-heading">
 CHECK = '<span class="nbgrader-label">Grade cell: '
 STYLE = """<style>
 div.output_area pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+div.output_area img { max-width: 100%; height: auto; }
 .rendered_html table { border-collapse: collapse; margin: 0.8em 0; }
 .rendered_html th, .rendered_html td { border: 1px solid #ccc; padding: 4px 10px; text-align: left; }
 .rendered_html th { background: #f4f4f4; }

@@ -394,3 +394,18 @@ def test_feedback_page_reads_offline(demo, offline_page, screenshots):
     message = page.locator(".output_error pre", has_text="your heads mix tokens").first
     assert message.evaluate("e => e.scrollWidth <= e.clientWidth"), "the check's message does not wrap"
     assert page.evaluate(NO_OVERFLOW_JS)
+
+
+def test_the_capstone_reads_in_the_report_and_its_feedback_page(demo, offline_page):
+    """Notebook 08 is part of the sample class: ada's capstone opens from the matrix, full marks, offline."""
+    page = offline_page
+    page.goto((demo / "report.html").as_uri())
+    link = page.locator("#matrix tr", has_text="ada").locator("a[href$='08_transformer_capstone.html']")
+    assert link.count() == 1, "no matrix link to ada's notebook 08"
+    link.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/feedback/ada/08_transformer_capstone.html"), page.url
+    assert "08_transformer_capstone (Score: 16.0 / 16.0)" in page.locator("h4").first.text_content()
+    text = page.locator("body").inner_text()
+    assert "$$" not in text and "check_block_causal" in text
+    assert page.evaluate(NO_OVERFLOW_JS) and not page.requested, page.requested
