@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from . import checklevel, export, logs, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
+from .errors import CourseError
 from .sandbox import Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
@@ -224,4 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     if not SOLUTIONS.is_dir():
         print(f"error: {SOLUTIONS} not found; run from a checkout of mha-course", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CourseError as err:   # the library's "what you gave me won't do" (errors.py): say it, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2

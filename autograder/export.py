@@ -28,6 +28,7 @@ from pathlib import Path
 from .merge import read_details
 from .outcome import Result
 from .paths import SOLUTIONS, notebook_names
+from .errors import CourseError
 
 FORMATS = ("canvas", "moodle", "csv")
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -104,7 +105,7 @@ def export(out: Path, dest: Path, fmt: str, solutions: Path = SOLUTIONS) -> list
     """Write `dest` in `fmt` from the grading output folder `out`; returns the students left out."""
     notebooks, students, maxima = table(read_details(out), notebook_names(solutions))
     if not notebooks:
-        raise SystemExit(f"{out} holds no graded course notebook: nothing to export")
+        raise CourseError(f"{out} holds no graded course notebook: nothing to export")
     rows, left_out = WRITERS[fmt](notebooks, students, maxima)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w", newline="", encoding="utf-8") as f:

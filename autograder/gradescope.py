@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 
 from .paths import REPO, SOLUTIONS, notebook_names
+from .errors import CourseError
 
 VISIBILITIES = ("after_due_date", "after_published", "hidden", "visible")
 CONFIG = "gradescope.json"
@@ -70,9 +71,9 @@ def build(out: Path, notebooks: list[str] | None = None, hidden_visibility: str 
     expected = notebooks or known
     unknown = sorted(set(expected) - set(known))
     if unknown:
-        raise SystemExit(f"--notebooks: not course notebooks: {', '.join(unknown)}")
+        raise CourseError(f"--notebooks: not course notebooks: {', '.join(unknown)}")
     if hidden_visibility not in VISIBILITIES:
-        raise SystemExit(f"--hidden-visibility must be one of {', '.join(VISIBILITIES)}")
+        raise CourseError(f"--hidden-visibility must be one of {', '.join(VISIBILITIES)}")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) -> None:

@@ -21,6 +21,7 @@ import nbformat
 
 from . import lms
 from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
+from .errors import CourseError
 
 #: A notebook larger than this is refused before it is parsed (its outputs, usually).
 MAX_NOTEBOOK_MIB = 20
@@ -118,7 +119,7 @@ def _walk(root: Path) -> list[lms.Entry]:
         if err.filename and Path(err.filename) != root:
             entry(Path(err.filename), f"not graded: could not read the folder ({err.strerror or err})")
         else:
-            raise SystemExit(f"{root} could not be read ({err.strerror or err})")
+            raise CourseError(f"{root} could not be read ({err.strerror or err})")
 
     link = "not graded: {}: a link, not a file; links are never followed"
     for dirpath, dirnames, filenames in os.walk(root, onerror=failed):
@@ -219,6 +220,6 @@ def collect(source: Path, known: list[str], id_regex: str | None = None) -> list
         with tempfile.TemporaryDirectory(prefix="mha-intake-") as tmp:
             return _gather(lms.safe_extract(source, Path(tmp), MAX_NOTEBOOK_BYTES), source, known, pattern)
     if not source.is_dir():
-        raise SystemExit(f"{source} is not a folder: expected SUBMISSIONS/<student_id>/<notebook>.ipynb, "
+        raise CourseError(f"{source} is not a folder: expected SUBMISSIONS/<student_id>/<notebook>.ipynb, "
                          "an LMS download folder or a .zip")
     return _gather(_walk(source), source, known, pattern)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .names import looks_like_notebook, normalise, split_version  # noqa: F401 - split_version: public here before
+from .errors import CourseError
 
 CANVAS = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
@@ -177,18 +178,18 @@ def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, rel: str, target: Path, lim
 
 def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
     """Every file of `archive`, its notebooks unpacked into `dest` as numbered files (at most `limit` bytes
-    each). A zip that can't be read, or that is too large as a whole, stops here (SystemExit)."""
+    each). A zip that can't be read, or that is too large as a whole, stops here (CourseError)."""
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as err:
-        raise SystemExit(f"{archive} is not a readable zip file ({err})") from None
+        raise CourseError(f"{archive} is not a readable zip file ({err})") from None
     entries: list[Entry] = []
     with zf:
         members = zf.infolist()
         if len(members) > MAX_MEMBERS:
-            raise SystemExit(f"{archive} has {len(members)} files; refusing more than {MAX_MEMBERS}")
+            raise CourseError(f"{archive} has {len(members)} files; refusing more than {MAX_MEMBERS}")
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-            raise SystemExit(f"{archive} unpacks to more than {MAX_ZIP_BYTES >> 30} GiB; refusing it")
+            raise CourseError(f"{archive} unpacks to more than {MAX_ZIP_BYTES >> 30} GiB; refusing it")
         for i, m in enumerate(members):
             name = PurePosixPath(m.filename.replace("\\", "/"))
             if m.is_dir():

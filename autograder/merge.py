@@ -11,13 +11,14 @@ from .outcome import Result
 from .nbcourse import build_course
 from .paths import SOLUTIONS
 from .results import write_all
+from .errors import CourseError
 
 
 def read_details(out: Path) -> list[Result]:
     """The results a grading run wrote to out/details.json."""
     path = out / "details.json"
     if not path.exists():
-        raise SystemExit(f"{out} has no details.json: is it the --out folder of a finished `grade --shard` run?")
+        raise CourseError(f"{out} has no details.json: is it the --out folder of a finished `grade --shard` run?")
     return [Result(**row) for row in json.loads(path.read_text(encoding="utf-8"))]
 
 
@@ -26,9 +27,9 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(x) for x in text.split("/"))
     except ValueError:
-        raise SystemExit(f"--shard {text!r}: expected i/N, e.g. 1/4") from None
+        raise CourseError(f"--shard {text!r}: expected i/N, e.g. 1/4") from None
     if not 1 <= i <= n:
-        raise SystemExit(f"--shard {text!r}: i must be between 1 and N")
+        raise CourseError(f"--shard {text!r}: i must be between 1 and N")
     return i, n
 
 
@@ -42,7 +43,7 @@ def merge(shard_outs: list[Path], out: Path, solutions: Path = SOLUTIONS) -> lis
         for r in read_details(shard):
             key = (r.student_id, r.notebook)
             if key in seen and r.student_id != "?":
-                raise SystemExit(f"{r.student_id}/{r.notebook} is in both {seen[key]} and {shard}: "
+                raise CourseError(f"{r.student_id}/{r.notebook} is in both {seen[key]} and {shard}: "
                                  "were these shards of different runs?")
             seen[key] = shard
             results.append(r)

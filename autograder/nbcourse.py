@@ -19,6 +19,7 @@ from traitlets.config import Config
 
 from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
 from .sandbox import Limits
+from .errors import CourseError
 
 #: What a learner sees in place of a removed solution.
 CODE_STUB = '# YOUR CODE HERE\nraise NotImplementedError("Exercise not done yet: replace this line with your code")'
@@ -129,7 +130,7 @@ def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60
     """
     names = [n for n in notebook_names(solutions) if only is None or n in only]
     if not names:
-        raise SystemExit(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
+        raise CourseError(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
     cached = cache_dir() / f"course-{_cache_key(solutions, names)}"
     if use_cache and (cached / "gradebook.db").is_file():
         shutil.copytree(cached, root, dirs_exist_ok=True)
@@ -168,6 +169,6 @@ def _generate(root: Path, solutions: Path, names: list[str], cell_timeout: int) 
         warnings.simplefilter("ignore")
         result = course.api.generate_assignment(ASSIGNMENT, force=True)
     if not result["success"]:
-        raise SystemExit("nbgrader generate_assignment failed on solutions/:\n" + result.get("error", "")
+        raise CourseError("nbgrader generate_assignment failed on solutions/:\n" + result.get("error", "")
                          + result.get("log", ""))
     return course

@@ -17,6 +17,7 @@ import nbformat
 from .nbcourse import CODE_STUB
 from .paths import COURSE, SOLUTIONS, notebook_names
 from .selfcheck import CELL_ID
+from .errors import CourseError
 
 CONFIG = '''# nbgrader settings for mha-course (written by `python -m autograder export-nbgrader`).
 # Assignments: one per notebook, in source/<assignment>/. Release with formgrader or
@@ -52,7 +53,7 @@ def export_nbgrader(dest: Path, solutions: Path = SOLUTIONS, course: Path = COUR
     source notebook that differs from what it would write (someone's edits)."""
     names = notebook_names(solutions)
     if not names:
-        raise SystemExit(f"no notebooks in {solutions}")
+        raise CourseError(f"no notebooks in {solutions}")
     dest.mkdir(parents=True, exist_ok=True)
     assignments = []
     for name in names:
@@ -62,7 +63,7 @@ def export_nbgrader(dest: Path, solutions: Path = SOLUTIONS, course: Path = COUR
         text = nbformat.writes(nb) + "\n"
         target = dest / "source" / assignment / name
         if target.exists() and target.read_text(encoding="utf-8") != text:
-            raise SystemExit(f"{target} exists and differs from solutions/{name}: move it away first")
+            raise CourseError(f"{target} exists and differs from solutions/{name}: move it away first")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
         assignments.append(assignment)

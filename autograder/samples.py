@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 
 from .paths import COURSE, SOLUTIONS
+from .errors import CourseError
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -96,7 +97,7 @@ def load_catalogue(path: Path) -> dict:
     exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), scope)  # our own data file
     for key in ("NOTEBOOK", "WRONG", "CORRECT"):
         if key not in scope:
-            raise SystemExit(f"{path} must define {key}")
+            raise CourseError(f"{path} must define {key}")
     return {k: scope[k] for k in ("NOTEBOOK", "WRONG", "CORRECT")}
 
 

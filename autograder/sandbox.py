@@ -31,6 +31,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
 from . import memlimit
+from .errors import CourseError
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def isolation(mode: str = "auto") -> str:
     if bwrap_works():
         return "bwrap"
     if mode == "bwrap":
-        raise SystemExit("--isolation bwrap: bubblewrap is not installed or cannot create namespaces here "
+        raise CourseError("--isolation bwrap: bubblewrap is not installed or cannot create namespaces here "
                          "(Debian/Ubuntu: apt-get install bubblewrap)")
     return "none"
 

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from .merge import parse_shard
+from .errors import CourseError
 
 AUTO = "auto"
 
@@ -22,7 +23,7 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     if not value:
         return None
     if not re.fullmatch(r"\d+", value):
-        raise SystemExit(f"--shard: {name}={value!r} is not a number")
+        raise CourseError(f"--shard: {name}={value!r} is not a number")
     return int(value)
 
 
@@ -34,26 +35,26 @@ def from_env(count: int | None = None, env: Mapping[str, str] = os.environ) -> t
         low, step = _int(env, "SLURM_ARRAY_TASK_MIN") or 0, _int(env, "SLURM_ARRAY_TASK_STEP") or 1
         high = _int(env, "SLURM_ARRAY_TASK_MAX")
         if n is None:
-            raise SystemExit("--shard: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")
+            raise CourseError("--shard: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not")
         if high is not None and (high - low) // step + 1 != n:
-            raise SystemExit(f"--shard: the Slurm array {low}-{high}:{step} has gaps ({n} tasks); use a range such as "
+            raise CourseError(f"--shard: the Slurm array {low}-{high}:{step} has gaps ({n} tasks); use a range such as "
                              f"--array=0-{n - 1}")
         if count is not None and count != n:
-            raise SystemExit(f"--shard auto/{count}: the Slurm array has {n} tasks")
+            raise CourseError(f"--shard auto/{count}: the Slurm array has {n} tasks")
         i = (task - low) // step + 1
         if not 1 <= i <= n:
-            raise SystemExit(f"--shard: SLURM_ARRAY_TASK_ID={task} is outside the array ({low} to {high})")
+            raise CourseError(f"--shard: SLURM_ARRAY_TASK_ID={task} is outside the array ({low} to {high})")
         return (i, n), f"Slurm array task {task} of {n}"
     index = _int(env, "JOB_COMPLETION_INDEX")
     if index is not None:
         n = count if count is not None else _int(env, "MHA_SHARD_COUNT")
         if n is None:
-            raise SystemExit("--shard: JOB_COMPLETION_INDEX is set but the number of shards is not: give it as "
+            raise CourseError("--shard: JOB_COMPLETION_INDEX is set but the number of shards is not: give it as "
                              "--shard auto/N (N = the Job's completions) or MHA_SHARD_COUNT=N")
         if not 0 <= index < n:
-            raise SystemExit(f"--shard auto/{n}: JOB_COMPLETION_INDEX={index} is not below {n}")
+            raise CourseError(f"--shard auto/{n}: JOB_COMPLETION_INDEX={index} is not below {n}")
         return (index + 1, n), f"Kubernetes completion index {index} of {n}"
-    raise SystemExit("--shard without i/N: no SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment "
+    raise CourseError("--shard without i/N: no SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment "
                      "(not a Slurm array task or Kubernetes Indexed Job); give the shard as i/N")
 
 
@@ -65,6 +66,6 @@ def shard(text: str | None, env: Mapping[str, str] = os.environ) -> tuple[tuple[
     if text == AUTO or text.startswith(AUTO + "/"):
         count = text.partition("/")[2]
         if count and not re.fullmatch(r"[1-9]\d*", count):
-            raise SystemExit(f"--shard {text!r}: expected auto/N with N the number of shards, e.g. auto/4")
+            raise CourseError(f"--shard {text!r}: expected auto/N with N the number of shards, e.g. auto/4")
         return from_env(int(count) if count else None, env)
     return parse_shard(text), None

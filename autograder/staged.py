@@ -15,6 +15,7 @@ import nbformat
 
 from .paths import SOLUTIONS, notebook_names
 from .samples import reference_answers
+from .errors import CourseError
 
 
 def _defs(source: str) -> dict[str, str]:
@@ -83,4 +84,4 @@ def upto(names: list[str], last: str) -> list[str]:
         prefix = re.match(r"\d+", stem)
         if stem == key or (number and prefix and int(prefix.group()) == int(key)):
             return names[: i + 1]
-    raise SystemExit(f"--upto {last!r}: no such notebook (expected one of {', '.join(names)})")
+    raise CourseError(f"--upto {last!r}: no such notebook (expected one of {', '.join(names)})")

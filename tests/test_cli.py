@@ -53,7 +53,8 @@ def test_catalogue_command_reports_misbehaving_cases(tmp_path):
 
 def test_grade_refuses_a_missing_folder(tmp_path):
     done = run("grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
-    assert done.returncode != 0 and "is not a folder" in done.stdout + done.stderr
+    assert done.returncode == 2 and "is not a folder" in done.stderr, done.stderr
+    assert "\nerror: " in "\n" + done.stderr and "Traceback" not in done.stderr   # errors.CourseError, said once
 
 
 def test_grade_says_why_when_the_folder_holds_nothing(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from autograder import export, lms
 from autograder.intake import collect
 from autograder.outcome import Outcome, Result
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,5 +101,5 @@ def test_plain_csv_keeps_every_identifier(tmp_path):
 
 def test_nothing_to_export(tmp_path):
     (tmp_path / "details.json").write_text("[]")
-    with pytest.raises(SystemExit, match="nothing to export"):
+    with pytest.raises(CourseError, match="nothing to export"):
         export.export(tmp_path, tmp_path / "x.csv", "csv")

@@ -6,6 +6,7 @@ import pytest
 
 from autograder import samples
 from autograder.intake import collect, read_notebook
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 
@@ -68,5 +69,5 @@ def test_collect_reports_unknown_notebooks_and_bad_ids(tmp_path, good_text):
 
 
 def test_collect_refuses_a_missing_folder(tmp_path):
-    with pytest.raises(SystemExit, match="not a folder"):
+    with pytest.raises(CourseError, match="not a folder"):
         collect(tmp_path / "nope", NOTEBOOKS)

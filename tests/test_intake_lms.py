@@ -11,6 +11,7 @@ import pytest
 
 from autograder import export, grading, lms, results, samples
 from autograder.intake import collect
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 NB = NOTEBOOKS[0]   # 01_projections.ipynb
@@ -126,7 +127,7 @@ def test_a_zip_bomb_is_refused(tmp_path, monkeypatch):
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("amy/01_projections.ipynb", "0" * 10_000)
-    with pytest.raises(SystemExit, match="unpacks to more than"):
+    with pytest.raises(CourseError, match="unpacks to more than"):
         collect(archive, NOTEBOOKS)
 
 

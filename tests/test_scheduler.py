@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from autograder import cli, grading, samples, scheduler
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def test_shard_from_the_scheduler(env, text, want):
     ({}, "auto/0", "expected auto/N"),
 ])
 def test_a_shard_that_cannot_be_known_is_refused(env, text, words):
-    with pytest.raises(SystemExit, match=words):
+    with pytest.raises(CourseError, match=words):
         scheduler.shard(text, env)
 
 

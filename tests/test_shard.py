@@ -8,6 +8,7 @@ import pytest
 
 from autograder import grading, samples
 from autograder.merge import merge, parse_shard
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ def test_every_student_is_in_exactly_one_shard():
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "x", "1/0"])
 def test_bad_shards_are_refused(text):
-    with pytest.raises(SystemExit):
+    with pytest.raises(CourseError):
         parse_shard(text)
 
 
@@ -56,7 +57,7 @@ def test_shards_merge_into_one_output(tmp_path):
         assert (tmp_path / "all" / "feedback" / s / "01_projections.html").exists()
     assert (tmp_path / "all" / "report.html").exists()
     assert gradebook_scores(tmp_path / "all") == {(s, NB): float(r["score"]) for (s, nb), r in rows.items() if nb == NB}
-    with pytest.raises(SystemExit, match="in both"):
+    with pytest.raises(CourseError, match="in both"):
         merge([outs[0], outs[0]], tmp_path / "twice")
 
 

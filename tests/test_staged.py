@@ -7,6 +7,7 @@ import pytest
 from autograder import cli, release, staged
 from autograder.outcome import Outcome, Result
 from autograder.paths import COURSE, notebook_names
+from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 
@@ -15,7 +16,7 @@ def test_upto_names_a_notebook_by_number_stem_or_file():
         assert staged.upto(NOTEBOOKS, last) == NOTEBOOKS[:3]
     assert staged.upto(NOTEBOOKS, "07") == NOTEBOOKS[:7]
     assert staged.upto(NOTEBOOKS, NOTEBOOKS[-1]) == NOTEBOOKS
-    with pytest.raises(SystemExit, match="no such notebook"):
+    with pytest.raises(CourseError, match="no such notebook"):
         staged.upto(NOTEBOOKS, "99")
 
 
