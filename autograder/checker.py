@@ -21,10 +21,8 @@ only be answered by the learner's process: they still run in the kernel (see the
 from __future__ import annotations
 
 import ast
-import builtins
 import contextlib
 import io
-import symtable
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,7 +43,6 @@ class Check:
     grade_id: str
     source: str
     exercise: frozenset[str]      # names the exercise under test defines
-    free: frozenset[str]          # names the check uses and does not define itself
 
 
 @dataclass
@@ -70,19 +67,6 @@ def _defined(tree: ast.Module) -> set[str]:
     return names
 
 
-def _free(source: str) -> set[str]:
-    """Names the cell reads from the notebook's namespace and never assigns at its top level."""
-    top = symtable.symtable(source, "<check>", "exec")
-    assigned = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
-    used = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
-    tables = list(top.get_children())
-    while tables:
-        table = tables.pop()
-        tables.extend(table.get_children())
-        used |= {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
-    return used - assigned - set(dir(builtins))
-
-
 @lru_cache(maxsize=32)
 def load_spec(source_notebook: str, mtime: float) -> Spec:
     """The checks of a source notebook (with solutions and hidden tests), in order."""
@@ -95,7 +79,7 @@ def load_spec(source_notebook: str, mtime: float) -> Spec:
         meta = cell.metadata.get("nbgrader", {})
         tree = ast.parse(cell.source)
         if meta.get("grade"):
-            spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current, frozenset(_free(cell.source)))
+            spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current)
         elif meta.get("solution"):
             current = frozenset(_defined(tree))
             spec.references.append(cell.source)

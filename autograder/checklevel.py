@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 from . import checker, samples, sandbox
 from .execute import STOPPED, SandboxedExecute
 from .nbcourse import nbgrader_config
-from .outcome import Outcome, Result
+from .outcome import Outcome, Result, error_line
 from .paths import SOLUTIONS
 
 #: the session kernel runs the reference notebook and every case: no notebook time limit of its own
@@ -172,7 +172,7 @@ class Session:
         if outcome is not None:
             return "" if outcome.passed else f"{outcome.ename}: {outcome.evalue}"
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        return f"{errors[-1].get('ename', 'Error')}: {errors[-1].get('evalue', '')}".strip() if errors else ""
+        return error_line(errors[-1]) if errors else ""
 
 
 def grade_cases(notebook: str, answers: dict[str, dict[str, str]], cell_timeout: int = 60,

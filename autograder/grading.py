@@ -19,16 +19,12 @@ from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
-from .outcome import Outcome, Result
+from .outcome import Outcome, Result, error_line
 from .progress import Progress
 from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
 from .sandbox import Limits
 
 LOG = logs.LOG.getChild("grading")
-
-
-def _error_line(output: dict) -> str:
-    return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
 
 
 def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], str | None]:
@@ -46,7 +42,7 @@ def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], 
         if stopped and fatal is None:
             fatal = f"{execute.cell_label(nb.cells, index)} {stopped[-1].get('evalue', '')}"
         if meta.get("grade"):
-            tests[meta["grade_id"]] = _error_line(errors[-1])
+            tests[meta["grade_id"]] = error_line(errors[-1])
         else:
             name = execute.cell_label(nb.cells, index)
             kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"

@@ -46,3 +46,8 @@ class Result:
     def graded(self) -> bool:
         """The notebook ran and its checks were scored (stopped notebooks score 0 and are not `graded`)."""
         return self.outcome is Outcome.GRADED
+
+
+def error_line(output: dict) -> str:
+    """An error output of a notebook cell as one line, "ename: evalue" (what `Result.failed` holds)."""
+    return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
