@@ -26,13 +26,14 @@ import nbformat
 from nbclient import NotebookClient
 
 from . import checker, samples, sandbox
-from .execute import STOPPED, SandboxedExecute
+from .execute import SandboxedExecute
 from .nbcourse import nbgrader_config
-from .outcome import Outcome, Result, error_line
+from .options import GradeOptions, Limits
+from .outcome import STOPPED, Outcome, Result, error_line
 from .paths import SOLUTIONS
 
 #: the session kernel runs the reference notebook and every case: no notebook time limit of its own
-SESSION_LIMITS = sandbox.Limits(notebook_timeout=24 * 3600)
+SESSION_LIMITS = Limits(notebook_timeout=24 * 3600)
 
 
 def _meta(cell) -> dict:
@@ -86,7 +87,8 @@ class Session:
         self.notebook, self.stem = notebook, Path(notebook).stem
         self.base = samples.fill(notebook)
         self._tmp = tempfile.TemporaryDirectory(prefix="mha-checklevel-")
-        config = nbgrader_config(Path(self._tmp.name), cell_timeout, SESSION_LIMITS, isolation, kernels="fresh")
+        options = GradeOptions(cell_timeout=cell_timeout, limits=SESSION_LIMITS, isolation=isolation, kernels="fresh")
+        config = nbgrader_config(Path(self._tmp.name), options)
         config.SandboxedExecute.source_dir = str(SOLUTIONS)
         self.ep = SandboxedExecute(config=config)
         self.resources = {"unique_key": self.stem, "metadata": {"path": self._tmp.name}}

@@ -6,9 +6,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import checklevel, export, logs, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
+from . import checklevel, export, options, logs, gradescope, grading, merge, nbexport, release, results, samples, scheduler, staged
 from .errors import CourseError
-from .sandbox import Limits
+from .options import GradeOptions, Limits
 from .paths import COURSE, SOLUTIONS, notebook_names
 
 
@@ -16,33 +16,37 @@ def cmd_release(args: argparse.Namespace) -> int:
     return release.release(args.to, check=args.check, upto=args.upto)
 
 
-def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(notebook_timeout=args.notebook_timeout, memory_mb=args.memory, disk_mb=args.disk)
+def _options(args: argparse.Namespace) -> GradeOptions:
+    """The one options object of a grading command: defaults < nbgrader_config.py < the command line."""
+    opts, ignored = options.from_args(args)
+    if ignored:
+        print(f"note: {args.config or 'nbgrader_config.py'}: the grader takes only the cell timeout and "
+              f"c.SandboxedExecute's limits, isolation and kernels from it; ignored {', '.join(ignored)}",
+              file=sys.stderr)
+    return opts
 
 
-def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, jobs: int | None = None,
-                      args: argparse.Namespace | None = None) -> list[grading.Result]:
+def _grade_and_report(submissions: Path, out: Path, args: argparse.Namespace,
+                      opts: GradeOptions | None = None) -> list[grading.Result]:
+    opts = opts or _options(args)
     shard, source = scheduler.shard(getattr(args, "shard", None))
     if source:
         print(f"grading shard {shard[0]}/{shard[1]} ({source})", file=sys.stderr)
-    extra = {} if args is None else dict(
-        limits=_limits(args), isolation=args.isolation, kernels=args.kernels, id_regex=getattr(args, "id_regex", None),
-        shard=shard)
-    graded = grading.grade(submissions, out, cell_timeout=timeout, progress=not quiet, jobs=jobs, **extra)
+    graded = grading.grade(submissions, out, opts.but(shard=shard))
     results.write_all(graded, out)
     if not graded:   # say why, instead of an empty table
         shard = getattr(args, "shard", None)
         print(f"error: nothing to grade in {submissions}" + (f" for shard {shard}" if shard else "") +
               ": expected SUBMISSIONS/<student_id>/<notebook>.ipynb, a Canvas or Moodle download, or a zip of one",
               file=sys.stderr)
-    elif not quiet:
+    elif opts.progress:
         print(results.table(graded))
         print(f"\nwrote {out / 'grades.csv'}, the class report {out / 'report.html'} and feedback in {out / 'feedback'}")
     return graded
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
+    graded = _grade_and_report(args.submissions, args.out, args)
     leaks = staged.exposed(COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}))
     if leaks:   # a staged term: these answers are already out (README: Staged release)
         print(staged.warning(leaks, COURSE), file=sys.stderr)
@@ -88,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for student, why in who.items():
         print(f"  {student:6} {why}")
     print()
-    _grade_and_report(submissions, args.out, args.timeout, quiet=False, jobs=args.jobs, args=args)
+    _grade_and_report(submissions, args.out, args)
     return 0
 
 
@@ -112,12 +116,12 @@ def cmd_catalogue(args: argparse.Namespace) -> int:
                         samples.write_submission(submissions, student, nb, filled)
                     else:
                         quick.setdefault(nb, {})[student] = case["answers"]
+        opts = _options(args).but(progress=False)
         if submissions.is_dir():
-            graded = grading.grade(submissions, args.out, cell_timeout=args.timeout, progress=False, jobs=args.jobs,
-                                   limits=_limits(args), isolation=args.isolation, kernels=args.kernels)
+            graded = grading.grade(submissions, args.out, opts)
     if quick:
-        graded += checklevel.grade_many(quick, jobs=args.jobs or 2, cell_timeout=args.timeout,
-                                        isolation=args.isolation)
+        graded += checklevel.grade_many(quick, jobs=opts.jobs or 2, cell_timeout=opts.cell_timeout,
+                                        isolation=opts.isolation)
     results.write_all(graded, args.out)
     problems = samples.check_catalogue(cases, graded)
     for p in problems:
@@ -139,21 +143,25 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--to", type=Path, default=COURSE, help="the folder to release into (default course/)")
     r.set_defaults(func=cmd_release)
 
-    timeout = dict(type=int, default=60, help="seconds a single cell may run before it is stopped (default 60)")
+    timeout = dict(type=int, help=f"seconds a single cell may run before it is stopped (default {GradeOptions.cell_timeout})")
     jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core)")
 
     def sandbox_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("-v", "--verbose", action="count", default=0,
                         help="show the grading log on the terminal too (-vv: everything); OUT/logs/ always has it")
-        sp.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
+        sp.add_argument("--config", type=Path, metavar="nbgrader_config.py",
+                        help="an nbgrader config file to take the cell timeout (c.Execute.timeout) and "
+                        "c.SandboxedExecute.limits/isolation/kernels from (default: ./nbgrader_config.py if there is "
+                        "one); options given here win")
+        sp.add_argument("--notebook-timeout", type=int,
                         help=f"seconds a whole notebook may run before its kernel is killed (default {Limits.notebook_timeout})")
-        sp.add_argument("--memory", type=int, default=Limits.memory_mb,
+        sp.add_argument("--memory", type=int,
                         help=f"memory limit per notebook in MiB (default {Limits.memory_mb})")
-        sp.add_argument("--disk", type=int, default=Limits.disk_mb,
+        sp.add_argument("--disk", type=int,
                         help=f"MiB a notebook may write to its work folder before its kernel is killed (default {Limits.disk_mb})")
-        sp.add_argument("--isolation", choices=["auto", "bwrap", "none"], default="auto",
+        sp.add_argument("--isolation", choices=["auto", "bwrap", "none"],
                         help="run kernels in bubblewrap (auto: when available, else warn and use limits only)")
-        sp.add_argument("--kernels", choices=["fork", "fresh"], default="fork",
+        sp.add_argument("--kernels", choices=["fork", "fresh"],
                         help="fork: each worker forks kernels from one sandboxed template that has imported the "
                         "notebooks' modules (fast); fresh: a new sandbox and Python per notebook (default fork)")
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<notebook>.ipynb, an LMS download or zip")

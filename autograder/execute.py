@@ -17,22 +17,19 @@ from pathlib import Path
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Dict, List, Unicode
 
-from . import agent, checker, forkserver, iopub, rpc
+from . import agent, checker, forkserver, iopub, logs, rpc
+from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
+from .outputs import OutputBudget
 from .feedback import LEARNER_FRAMES
 from .sandbox import Limits, SandboxKernelManager, describe_exit
 
-STOPPED, NOT_RUN = "KernelStopped", "NotRun"
 
-#: {notebook stem: the submitted file}, set by the grading worker before each autograde: the file
-#: copied into the sandbox's work folder.
-SUBMITTED: dict[str, Path] = {}
-#: {notebook stem: {grade_id: the checker's outcome}}, read by the grading worker.
-OUTCOMES: dict[str, dict] = {}
-#: called with ("start" or "done", notebook stem) around each notebook's run: the grading worker's progress
-PROGRESS: list = []
+#: "start" and "done" of each notebook's run, with the notebook's stem, for the progress bar (progress.py)
+PROGRESS = logs.LOG.getChild("progress")
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -55,30 +52,8 @@ def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[Notebo
     return outputs
 
 
-def cell_label(cells: list, index: int) -> str:
-    """A cell's name as the feedback page shows it: its grade id (`head_dim`, `check_split_heads`), or, for a
-    cell without one, where it stands: `the cell after check_split_heads`, never a number the page doesn't show
-    (a repair note or a learner's extra cells shift the numbers anyway)."""
-    def gid(i: int) -> str:
-        return cells[i].metadata.get("nbgrader", {}).get("grade_id") or ""
-
-    if gid(index):
-        return gid(index)
-    before = next((gid(i) for i in range(index - 1, -1, -1) if gid(i)), "")
-    after = next((gid(i) for i in range(index + 1, len(cells)) if gid(i)), "")
-    return f"the cell after {before}" if before else f"the cell before {after}" if after else f"code cell {index + 1}"
-
-
-class SandboxedExecute(Execute):
-    notebook_timeout = Integer(600, help="seconds the whole notebook may run").tag(config=True)
-    memory_mb = Integer(4096, help="memory limit of the kernel's processes (MiB)").tag(config=True)
-    file_mb = Integer(64, help="largest file student code may write (MiB)").tag(config=True)
-    processes = Integer(256, help="processes and threads the kernel may have").tag(config=True)
-    tmp_mb = Integer(256, help="size of the kernel's private /tmp (MiB)").tag(config=True)
-    disk_mb = Integer(512, help="what the kernel's work folder may hold (MiB)").tag(config=True)
-    max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
-    max_notebook_output = Integer(3_000_000, help="characters of output kept per notebook, every cell and "
-                                  "output type together").tag(config=True)
+class SandboxedExecute(OutputBudget, Execute):
+    limits = Dict(help="the sandbox's limits: fields of sandbox.Limits (defaults for those not given)").tag(config=True)
     isolation = Unicode("bwrap", help="'bwrap' or 'none' (resource limits only)").tag(config=True)
     kernels = Unicode("fork", help="'fork': fork kernels from a template sandbox that has imported `preload` "
                       "(forkserver.py); 'fresh': a new sandbox and Python per notebook").tag(config=True)
@@ -91,29 +66,40 @@ class SandboxedExecute(Execute):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
         self._fatal: str | None = None
-        self._output_size: dict[int, int] = {}
+        self.restart_output_budget()
+
+    @property
+    def sandbox_limits(self) -> Limits:
+        return Limits(**self.limits)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        limits = Limits(self.notebook_timeout, self.memory_mb, self.file_mb, self.processes, self.tmp_mb,
-                        self.disk_mb)
+        limits = self.sandbox_limits
         key = (self.resources or {}).get("unique_key", "")
         sandboxed = self.isolation == "bwrap"
         # forking needs the sandbox's PID namespace: the template's reset kills every process in it
         template = forkserver.ready_template(limits, self.preload) if sandboxed and self.kernels == "fork" else None
-        km.configure(limits, sandboxed, SUBMITTED.get(key), template)
+        km.configure(limits, sandboxed, self._submitted_file(key), template)
         return km
+
+    def _submitted_file(self, key: str) -> Path | None:
+        """The learner's notebook as handed in (nbgrader's submitted/ folder), which the kernel's work folder
+        gets a copy of: not the notebook being run, which holds the hidden tests."""
+        info = (self.resources or {}).get("nbgrader", {})
+        if not info.get("student") or not info.get("assignment"):
+            return None
+        course = CourseDirectory(config=self.config)
+        return Path(course.format_path(course.submitted_directory, info["student"], info["assignment"])) / f"{key}.ipynb"
 
     def preprocess(self, nb, resources=None, km=None):
         key = (resources or {}).get("unique_key", "")
-        for tell in PROGRESS:
-            tell("start", key)
+        clear_verdicts(nb)   # only the checker's verdicts of this run count, never what a submission carries
+        PROGRESS.debug("%s: start", key, extra={"event": "start", "notebook": key})
         try:
             with self.notebook(key):
                 return super().preprocess(nb, resources, km)
         finally:
-            for tell in PROGRESS:
-                tell("done", key)
+            PROGRESS.debug("%s: done", key, extra={"event": "done", "notebook": key})
 
     @contextmanager
     def notebook(self, key: str):
@@ -122,7 +108,6 @@ class SandboxedExecute(Execute):
         self._key, self._sock, self._sock_path = key, None, ""
         self.restart_budget()
         self.outcomes: dict[str, checker.Outcome] = {}
-        OUTCOMES[self._key] = self.outcomes
         source = Path(self.source_dir) / f"{self._key}.ipynb" if self.source_dir else None
         self._checker = checker.Checker(checker.spec_for(source)) if source and source.is_file() else None
         try:
@@ -134,7 +119,8 @@ class SandboxedExecute(Execute):
 
     def restart_budget(self) -> None:
         """Forget the output already counted and the fatal cell: a fresh notebook as far as limits go."""
-        self._fatal, self._output_size, self._output_total, self._said_full = None, {}, 0, False
+        self._fatal = None
+        self.restart_output_budget()
 
     @property
     def stopped(self) -> str | None:
@@ -194,6 +180,7 @@ class SandboxedExecute(Execute):
             self.wait_for_reply(msg_id, cell)
         cell.outputs = _check_outputs(outcome, learner_output if isinstance(learner_output, str) else "")
         self.outcomes[grade_id] = outcome
+        cell.metadata[VERDICT] = {"passed": outcome.passed, "error": f"{outcome.ename}: {outcome.evalue}"}
         return cell
 
     def _accept(self, listener: socket.socket, msg_id: str, deadline: float) -> tuple[socket.socket | None, dict | None]:
@@ -227,9 +214,11 @@ class SandboxedExecute(Execute):
         super().on_cell_executed(**kwargs)
 
     def process_message(self, msg, cell, cell_index):
-        if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
+        content, kind = msg.get("content", {}), msg.get("msg_type")
+        if kind == "status" and content.get("execution_state") == "idle":
             self._idle = True   # the kernel's last output message for this cell has arrived
-        return super().process_message(msg, cell, cell_index)
+        msg = self.count_display(msg)
+        return None if msg is None else super().process_message(msg, cell, cell_index)
 
     def _run_in_kernel(self, cell: NotebookNode, index: int) -> NotebookNode:
         """A check of *how* the learner computed something (checker.LEARNER_SIDE) runs in the learner's
@@ -268,7 +257,7 @@ class SandboxedExecute(Execute):
             if km.stopped_because:
                 return km.stopped_because
             if km.out_of_memory():
-                return (f"ran out of memory (limit {self.memory_mb} MiB for the notebook and every process "
+                return (f"ran out of memory (limit {self.sandbox_limits.memory_mb} MiB for the notebook and every process "
                         "it started)")
             return describe_exit(km.exit_status())
         return "ended the kernel"
@@ -298,49 +287,7 @@ class SandboxedExecute(Execute):
         else:
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if any(o.get("ename") == "MemoryError" for o in errors):
-                self._stop(cell, index, f"ran out of memory (limit {self.memory_mb} MiB)")
+                self._stop(cell, index, f"ran out of memory (limit {self.sandbox_limits.memory_mb} MiB)")
         if self.kc is not None:
             self._note_lost_output(cell)
         return cell, resources
-
-    def _budget(self, cell_index: int, size: int) -> tuple[int, int]:
-        """(characters this cell may still show, characters the notebook may still show), before `size`."""
-        used = self._output_size.get(cell_index, 0)
-        self._output_size[cell_index] = used + size
-        total = self._output_total
-        self._output_total = total + size
-        return self.max_output - used, self.max_notebook_output - total
-
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep at most `max_output` characters of a cell's output and `max_notebook_output` of the whole
-        notebook's, so that a feedback page and the grader's memory stay small whatever a learner prints."""
-        content = msg.get("content", {})
-        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
-        cell_left, notebook_left = self._budget(cell_index, size)
-        left = min(cell_left, notebook_left)
-        what = (f"more than {self.max_output} characters in this cell" if cell_left <= notebook_left else
-                f"more than {self.max_notebook_output} characters in this notebook")
-        if left <= 0:
-            if notebook_left > 0 or self._said_full:
-                return None
-            self._said_full = True   # say it once, where the first output is dropped
-            size, left = 1, 0
-            what = f"more than {self.max_notebook_output} characters in this notebook"
-        elif size > left and notebook_left < cell_left:
-            self._said_full = True
-        if size > left and msg.get("msg_type") == "stream" and left > 0:
-            content["text"] = content["text"][:left] + f"\n[output truncated: {what}]\n"
-        elif size > left:
-            note = {"name": "stdout", "text": f"[output truncated: {what}]\n"}
-            return super().output(outs, {**msg, "msg_type": "stream", "content": note,
-                                         "header": {**msg.get("header", {}), "msg_type": "stream"}}, None, cell_index)
-        return super().output(outs, msg, display_id, cell_index)
-
-    def _update_display_id(self, display_id, msg):
-        """A display handle's `.update()` counts against the notebook's output like any other output."""
-        content = msg.get("content", {})
-        size = sum(len(str(v)) for v in content.get("data", {}).values())
-        self._output_total += size
-        if self._output_total > self.max_notebook_output:
-            return None
-        return super()._update_display_id(display_id, msg)

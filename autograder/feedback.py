@@ -145,9 +145,9 @@ class FeedbackHTML(HTMLExporter):
         lexer = info.get("pygments_lexer", info.get("name"))
         self.register_filter("highlight_code",
                              self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
-        resources = self._init_resources(resources)
+        # no widget state: a feedback page shows widgets' plain fallback, as they can't run there anyway
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            notebook_metadata={}, parent=self, resources=resources or {}))
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         return _polish(html), resources
 

@@ -29,6 +29,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from . import zygote
 from . import memlimit
+from .stderrlog import StderrTail
 from .sandbox import Limits, bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
 
 SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
@@ -69,8 +70,10 @@ class Template:
         self.memory = memlimit.group(limits.memory_mb)
         if self.memory is not None:
             cmd = self.memory.wrap(cmd)
+        self.stderr = StderrTail()   # the template's and its kernels' stderr, for the worker's log
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=self.stderr.fd, start_new_session=True)
+        self.stderr.close_writer()
         self._cond = threading.Condition()
         self._write = threading.Lock()
         self._replies: dict[int, dict] = {}
@@ -171,6 +174,12 @@ class Template:
         except OSError:
             return False
 
+    def provisioner(self, kernel_id: str, kernel_spec, parent) -> ForkProvisioner:
+        """What jupyter_client starts the kernel with: a fork of this template, not a new process."""
+        made = ForkProvisioner(kernel_id=kernel_id, kernel_spec=kernel_spec, parent=parent)
+        made.template = self
+        return made
+
     def close(self) -> None:
         with self._cond:
             self._dead = True
@@ -186,6 +195,7 @@ class Template:
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.memory is not None:
             self.memory.close()
+        self.stderr.flush("the kernel template, at its end")
 
 
 _templates: dict[tuple[Limits, tuple[str, ...]], Template] = {}

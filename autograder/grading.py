@@ -14,15 +14,15 @@ from pathlib import Path
 
 import nbformat
 
-from . import execute, forkserver, logs, memlimit, repair, sandbox, scan
+from . import forkserver, logs, memlimit, repair, sandbox, scan
 from .feedback import FeedbackWriter
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
-from .outcome import Outcome, Result, error_line
-from .progress import Progress
-from .paths import ASSIGNMENT, COURSE, SOLUTIONS, notebook_names
-from .sandbox import Limits
+from .outcome import NOT_RUN, STOPPED, Outcome, Result, cell_label, error_line, verdicts
+from .progress import Progress, listen
+from .paths import ASSIGNMENT, COURSE, notebook_names
+from .options import GradeOptions
 
 LOG = logs.LOG.getChild("grading")
 
@@ -38,15 +38,15 @@ def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], 
         if not errors:
             continue
         meta = cell.metadata.get("nbgrader", {})
-        stopped = [o for o in errors if o.get("ename") == execute.STOPPED]
+        stopped = [o for o in errors if o.get("ename") == STOPPED]
         if stopped and fatal is None:
-            fatal = f"{execute.cell_label(nb.cells, index)} {stopped[-1].get('evalue', '')}"
+            fatal = f"{cell_label(nb.cells, index)} {stopped[-1].get('evalue', '')}"
         if meta.get("grade"):
             tests[meta["grade_id"]] = error_line(errors[-1])
         else:
-            name = execute.cell_label(nb.cells, index)
+            name = cell_label(nb.cells, index)
             kind = "timed out" if errors[-1].get("ename") == "CellTimeoutError" else f"raised {errors[-1].get('ename')}"
-            if not stopped and errors[-1].get("ename") != execute.NOT_RUN:
+            if not stopped and errors[-1].get("ename") != NOT_RUN:
                 others.append(f"{name} {kind}")
     return tests, others, fatal
 
@@ -75,13 +75,15 @@ def _read_results(course: NbgraderCourse, student_id: str, subs: list[Submission
                 results.append(Result(student_id, sub.notebook, 0.0, _max_scores(course, sub.notebook),
                                       f"not graded: autograde failed ({why})", outcome=Outcome.FAILED))
                 continue
-            tests, others, fatal = _cell_errors(nbformat.read(graded, as_version=4))
-            verdicts = execute.OUTCOMES.get(stem, {})
+            graded_nb = nbformat.read(graded, as_version=4)
+            tests, others, fatal = _cell_errors(graded_nb)
+            judged = verdicts(graded_nb)
             for g in entry.grades:   # the checker's verdict is the score, whatever nbgrader read from outputs
-                if g.name in verdicts and g.max_score:
-                    g.auto_score, g.manual_score = (float(g.max_score) if verdicts[g.name].passed else 0.0), None
-                    if not verdicts[g.name].passed:
-                        tests[g.name] = f"{verdicts[g.name].ename}: {verdicts[g.name].evalue}"
+                if g.name in judged and g.max_score:
+                    passed = bool(judged[g.name].get("passed"))
+                    g.auto_score, g.manual_score = (float(g.max_score) if passed else 0.0), None
+                    if not passed:
+                        tests[g.name] = str(judged[g.name].get("error", ""))
             gb.db.commit()
             cells = {g.name: [float(g.score or 0), float(g.max_score)] for g in entry.grades if g.max_score}
             failed = {gid: tests.get(gid, "lost points") for gid, (s, m) in cells.items() if s < m}
@@ -103,11 +105,8 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
     key = safe_id(student_id)   # `josé`, `Jane Doe`: nbgrader and the file system get a safe form
     target = course.submitted_dir(key)
     target.mkdir(parents=True, exist_ok=True)
-    execute.SUBMITTED.clear()
-    execute.OUTCOMES.clear()
     for sub in subs:
         nbformat.write(sub.nb, target / sub.notebook)
-        execute.SUBMITTED[Path(sub.notebook).stem] = target / sub.notebook
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         LOG.info("%s: grading %s", student_id, ", ".join(s.notebook for s in subs))
@@ -133,49 +132,46 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
 _worker: dict = {}
 
 
-def _init_worker(base: Path, cell_timeout: int, out: Path, limits: Limits, isolation: str, kernels: str,
-                 events=None) -> None:
+def _init_worker(base: Path, out: Path, options: GradeOptions, events=None) -> None:
     logs.worker_setup(out)
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
     preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
-    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout, limits, isolation, kernels, preload))
-    if isolation == "bwrap" and kernels == "fork":   # its imports run while the first notebook is set up
-        forkserver.start(limits, preload)
+    course = NbgraderCourse(root, nbgrader_config(root, options, preload))
+    if options.isolation == "bwrap" and options.kernels == "fork":   # its imports run while the first notebook is set up
+        forkserver.start(options.limits, preload)
     _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events)
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
-    events = _worker.get("events")
-    if events is not None:   # each notebook's start and end, to the progress bar in the main process
-        execute.PROGRESS[:] = [lambda what, stem: events.put((student_id, what, stem))]
+    events = _worker.get("events")   # each notebook's start and end, to the progress bar in the main process
     try:
-        return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
+        with listen(student_id, events.put if events is not None else None):
+            return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
     except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
         LOG.exception("%s: the grader failed", student_id)
         return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err}; "
                        f"traceback in logs/worker-{os.getpid()}.log)", outcome=Outcome.FAILED) for s in subs]
 
 
-def _run_all(work: list[tuple[str, list[Submission]]], base: Path, cell_timeout: int, out: Path,
-             jobs: int, progress: bool, limits: Limits, isolation: str, kernels: str,
+def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, options: GradeOptions,
              prepare: Callable[[], None]) -> list[Result]:
-    """Grade `work` in `jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
-    bar = Progress(work, progress)
+    """Grade `work` in `options.jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
+    bar = Progress(work, options.progress)
     results: list[Result] = []
+    jobs = min(options.jobs or os.cpu_count() or 1, len(work) or 1)
     if jobs <= 1 or len(work) <= 1:
-        _init_worker(base, cell_timeout, out, limits, isolation, kernels)
+        _init_worker(base, out, options)
         prepare()
         for student_id, subs in work:
-            execute.PROGRESS[:] = [lambda what, stem, sid=student_id: bar.event(sid, what, stem)]
-            results.extend(_grade_in_worker(student_id, subs))
+            with listen(student_id, lambda event: bar.event(*event)):
+                results.extend(_grade_in_worker(student_id, subs))
             bar.student_done(student_id)
-        execute.PROGRESS.clear()
     else:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
         events = ctx.Queue()
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(base, cell_timeout, out, limits, isolation, kernels, events)) as pool:
+                                 initargs=(base, out, options, events)) as pool:
             for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
                 pool.submit(int)
             prepare()
@@ -222,31 +218,29 @@ def in_shard(student_id: str, shard: tuple[int, int]) -> bool:
     return n <= 1 or zlib.crc32(student_id.encode()) % n == i - 1
 
 
-def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
-          progress: bool = True, jobs: int | None = None, limits: Limits | None = None,
-          isolation: str = "auto", id_regex: str | None = None, shard: tuple[int, int] = (1, 1),
-          kernels: str = "fork") -> list[Result]:
-    """Grade every `submissions/<student_id>/<notebook>.ipynb` with `jobs` processes (default: all cores).
+def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **changes) -> list[Result]:
+    """Grade every `submissions/<student_id>/<notebook>.ipynb` as `options` say (options.py; `changes`: a copy
+    with these fields changed, e.g. `jobs=1`).
 
-    Kernels run in the bubblewrap sandbox with `limits`; `isolation` "none" (or "auto" without a
-    working bwrap) runs them with the resource limits only, warns, and flags every row. `kernels`
-    "fork" forks them from a template per worker that has imported the notebooks' modules
-    (forkserver.py); "fresh" starts a new sandbox and Python for every notebook.
+    Kernels run in the bubblewrap sandbox with `options.limits`; isolation "none" (or "auto" without a
+    working bwrap) runs them with the resource limits only, warns, and flags every row. Kernels "fork"
+    forks them from a template per worker that has imported the notebooks' modules (forkserver.py);
+    "fresh" starts a new sandbox and Python for every notebook.
     """
-    limits = limits or Limits()
-    isolation = sandbox.isolation(isolation)
+    options = (options or GradeOptions()).but(**changes)
+    options = options.but(isolation=sandbox.isolation(options.isolation))
+    solutions, limits, isolation = options.solutions, options.limits, options.isolation
     if isolation == "none":
         print(sandbox.WARNING, file=sys.stderr)
-    if progress:
+    if options.progress:
         print(memlimit.describe(limits.memory_mb), file=sys.stderr)
     known = notebook_names(solutions)
-    subs = [s for s in collect(submissions, known, id_regex) if in_shard(s.student_id, shard)]
+    subs = [s for s in collect(submissions, known, options.id_regex) if in_shard(s.student_id, options.shard)]
     if not subs:
         return []
     out.mkdir(parents=True, exist_ok=True)
     logs.to_file(out, "grade")
-    LOG.info("grading %d files from %s into %s (jobs=%s, isolation=%s, kernels=%s, %s)", len(subs), submissions,
-             out, jobs, isolation, kernels, limits)
+    LOG.info("grading %d files from %s into %s (%s)", len(subs), submissions, out, options)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]
     by_student: dict[str, list[Submission]] = {}
@@ -255,7 +249,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
             by_student.setdefault(sub.student_id, []).append(sub)
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
         handed_in = sorted({s.notebook for s in subs if s.notebook in known}) or known
-        course = build_course(Path(tmp) / "base", solutions, cell_timeout, only=handed_in)
+        course = build_course(Path(tmp) / "base", solutions, only=handed_in)
         max_scores = {name: _max_scores(course, name) for name in handed_in}
         repairs: dict[tuple[str, str], list[str]] = {}
         flags: dict[tuple[str, str], list[str]] = {}
@@ -268,8 +262,7 @@ def grade(submissions: Path, out: Path, solutions: Path = SOLUTIONS, cell_timeou
                 for s in subs})
 
         work = list(by_student.items())
-        graded = _run_all(work, course.root, cell_timeout, out, min(jobs or os.cpu_count() or 1, len(work) or 1),
-                          progress, limits, isolation, kernels, prepare)
+        graded = _run_all(work, course.root, out, options, prepare)
         results = refused + graded
         identities = {s.student_id: s.identity for s in subs if s.identity}
         for r in results:

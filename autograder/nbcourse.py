@@ -12,22 +12,23 @@ import shutil
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from traitlets.config import Config
 
 from .paths import ASSIGNMENT, SOLUTIONS, notebook_names
-from .sandbox import Limits
+from .options import GradeOptions
 from .errors import CourseError
 
 #: What a learner sees in place of a removed solution.
 CODE_STUB = '# YOUR CODE HERE\nraise NotImplementedError("Exercise not done yet: replace this line with your code")'
 
 
-def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = None,
-                    isolation: str = "bwrap", kernels: str = "fork", preload: list[str] | None = None) -> Config:
-    """nbgrader's settings; notebooks execute in the sandbox of `autograder.sandbox` (`isolation` "none": limits only)."""
+def nbgrader_config(root: Path, options: GradeOptions | None = None, preload: list[str] | None = None) -> Config:
+    """nbgrader's settings for a course in `root`; notebooks execute in the sandbox of `autograder.sandbox` as
+    `options` say (their isolation already decided: "bwrap", or "none" for limits only)."""
+    options = options or GradeOptions(isolation="bwrap")
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = "mha-course"
@@ -36,19 +37,13 @@ def nbgrader_config(root: Path, cell_timeout: int = 60, limits: Limits | None = 
     # Cells missing from a submission (deleted by the learner) are put back from the release.
     c.OverwriteCells.add_missing_cells = True
     # `Execute.timeout` wins over `ExecutePreprocessor.timeout` in nbgrader 0.9.
-    c.Execute.timeout = cell_timeout
+    c.Execute.timeout = options.cell_timeout
     # A cell that times out stops the notebook: its kernel is killed, not interrupted (see execute.py).
     c.Execute.interrupt_on_timeout = False
     c.Execute.shutdown_kernel = "immediate"
-    limits = limits or Limits()
-    c.SandboxedExecute.notebook_timeout = limits.notebook_timeout
-    c.SandboxedExecute.memory_mb = limits.memory_mb
-    c.SandboxedExecute.file_mb = limits.file_mb
-    c.SandboxedExecute.processes = limits.processes
-    c.SandboxedExecute.tmp_mb = limits.tmp_mb
-    c.SandboxedExecute.disk_mb = limits.disk_mb
-    c.SandboxedExecute.isolation = isolation
-    c.SandboxedExecute.kernels = kernels
+    c.SandboxedExecute.limits = asdict(options.limits)
+    c.SandboxedExecute.isolation = options.isolation
+    c.SandboxedExecute.kernels = options.kernels
     c.SandboxedExecute.preload = list(preload or [])
     # the checks run in the grader, from the source notebooks (with the hidden tests), never in the kernel
     c.SandboxedExecute.source_dir = str(root / "source" / ASSIGNMENT)
@@ -120,8 +115,8 @@ def cache_dir() -> Path:
     return base
 
 
-def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60,
-                 use_cache: bool = True, only: list[str] | None = None) -> NbgraderCourse:
+def build_course(root: Path, solutions: Path = SOLUTIONS, use_cache: bool = True,
+                 only: list[str] | None = None) -> NbgraderCourse:
     """An nbgrader course in `root` generated from the solution notebooks (`only` these, if given:
     nbgrader's autograde writes gradebook rows for every notebook of the course, handed in or not).
 
@@ -135,8 +130,8 @@ def build_course(root: Path, solutions: Path = SOLUTIONS, cell_timeout: int = 60
     if use_cache and (cached / "gradebook.db").is_file():
         shutil.copytree(cached, root, dirs_exist_ok=True)
         _put_our_scripts_on_path()
-        return NbgraderCourse(root, nbgrader_config(root, cell_timeout))
-    course = _generate(root, solutions, names, cell_timeout)
+        return NbgraderCourse(root, nbgrader_config(root))
+    course = _generate(root, solutions, names)
     if use_cache:
         _store(root, cached)
     return course
@@ -157,14 +152,14 @@ def _store(root: Path, cached: Path) -> None:
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _generate(root: Path, solutions: Path, names: list[str], cell_timeout: int) -> NbgraderCourse:
+def _generate(root: Path, solutions: Path, names: list[str]) -> NbgraderCourse:
     """Copy the solution notebooks into `root/source/` and run nbgrader's generate_assignment there."""
     _put_our_scripts_on_path()
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copy2(solutions / name, source / name)
-    course = NbgraderCourse(root, nbgrader_config(root, cell_timeout))
+    course = NbgraderCourse(root, nbgrader_config(root))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = course.api.generate_assignment(ASSIGNMENT, force=True)

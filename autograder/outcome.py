@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+#: the error names the executor gives the cell that stopped a notebook and every code cell after it
+STOPPED, NOT_RUN = "KernelStopped", "NotRun"
+
 
 class Outcome(str, Enum):
     GRADED = "graded"          # the notebook ran to its end; the checks decided the score
@@ -51,3 +54,34 @@ class Result:
 def error_line(output: dict) -> str:
     """An error output of a notebook cell as one line, "ename: evalue" (what `Result.failed` holds)."""
     return f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+
+
+#: the cell metadata key under which the grader's executor records a check's verdict in the graded notebook:
+#: {"passed": bool, "error": "ename: evalue"}; what grading scores (never what nbgrader read from outputs)
+VERDICT = "mha_verdict"
+
+
+def clear_verdicts(nb) -> None:
+    """Drop every verdict a notebook carries: before a run, a submitted notebook's are forgeries."""
+    for cell in nb.cells:
+        cell.metadata.pop(VERDICT, None)
+
+
+def verdicts(nb) -> dict[str, dict]:
+    """{grade_id: verdict} of the checks that the grader ran on this (graded) notebook."""
+    return {cell.metadata.get("nbgrader", {}).get("grade_id", ""): cell.metadata[VERDICT]
+            for cell in nb.cells if VERDICT in cell.metadata}
+
+
+def cell_label(cells: list, index: int) -> str:
+    """A cell's name as the feedback page shows it: its grade id (`head_dim`, `check_split_heads`), or, for a
+    cell without one, where it stands: `the cell after check_split_heads`, never a number the page doesn't show
+    (a repair note or a learner's extra cells shift the numbers anyway)."""
+    def gid(i: int) -> str:
+        return cells[i].metadata.get("nbgrader", {}).get("grade_id") or ""
+
+    if gid(index):
+        return gid(index)
+    before = next((gid(i) for i in range(index - 1, -1, -1) if gid(i)), "")
+    after = next((gid(i) for i in range(index + 1, len(cells)) if gid(i)), "")
+    return f"the cell after {before}" if before else f"the cell before {after}" if after else f"code cell {index + 1}"

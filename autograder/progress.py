@@ -1,9 +1,13 @@
-"""The grading progress bar, counted in notebooks from the start: the workers report each notebook's start
-and end (`execute.PROGRESS`), through a queue when they are processes of their own."""
+"""The grading progress bar, counted in notebooks from the start: the executor logs each notebook's start
+and end (`execute.PROGRESS`), and `listen` hands them on, through a queue when workers are processes of
+their own."""
 from __future__ import annotations
 
+import logging
 import queue
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from tqdm import tqdm
 
@@ -44,3 +48,31 @@ class Progress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class _Events(logging.Handler):
+    def __init__(self, student_id: str, send: Callable[[tuple[str, str, str]], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.student_id, self.send = student_id, send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event, notebook = getattr(record, "event", None), getattr(record, "notebook", None)
+        if event and notebook is not None:
+            self.send((self.student_id, event, notebook))
+
+
+@contextmanager
+def listen(student_id: str, send: Callable[[tuple[str, str, str]], None] | None) -> Iterator[None]:
+    """While one student's notebooks are graded here, send each (student_id, "start" or "done", stem)."""
+    from .execute import PROGRESS
+
+    if send is None:
+        yield
+        return
+    handler = _Events(student_id, send)
+    PROGRESS.setLevel(logging.DEBUG)
+    PROGRESS.addHandler(handler)
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)

@@ -23,7 +23,6 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,17 +30,9 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
 from . import memlimit
+from .options import Limits
+from .stderrlog import StderrTail
 from .errors import CourseError
-
-
-@dataclass(frozen=True)
-class Limits:
-    notebook_timeout: int = 600   # seconds for the whole notebook, kernel start included
-    memory_mb: int = 4096         # RLIMIT_DATA: heap and anonymous memory of each process
-    file_mb: int = 64             # RLIMIT_FSIZE: the largest file student code may write
-    processes: int = 256          # RLIMIT_NPROC: processes and threads of the sandbox's uid
-    tmp_mb: int = 256             # size of the private /tmp
-    disk_mb: int = 512            # what the work folder may hold; more stops the notebook
 
 
 #: Environment variables a kernel keeps (everything else, secrets included, is dropped).
@@ -219,12 +210,9 @@ class SandboxKernelManager(AsyncKernelManager):
         return work
 
     async def _async_pre_start_kernel(self, **kw):  # type: ignore[override]
-        if self.template is not None and self.provisioner is None:
-            from .forkserver import ForkProvisioner
-
+        if self.template is not None and self.provisioner is None:   # the template forks the kernel
             self.kernel_id = self.kernel_id or str(uuid.uuid4())
-            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-            self.provisioner.template = self.template
+            self.provisioner = self.template.provisioner(self.kernel_id, self.kernel_spec, self)
         return await super()._async_pre_start_kernel(**kw)
 
     async def start_kernel(self, **kw):  # type: ignore[override]
@@ -234,8 +222,14 @@ class SandboxKernelManager(AsyncKernelManager):
         self.connection_file = str(self._workdir / ".kernel.json")
         kw["cwd"] = str(self._workdir)
         kw.setdefault("stdout", subprocess.DEVNULL)   # what matters comes over the kernel's sockets
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        await super().start_kernel(**kw)
+        self._stderr = None if self.template else StderrTail()   # a forked kernel writes to its template's
+        if self._stderr is not None:
+            kw.setdefault("stderr", self._stderr.fd)
+        try:
+            await super().start_kernel(**kw)
+        finally:
+            if self._stderr is not None:
+                self._stderr.close_writer()
         self._memory, self._oom_before = self._memory_group(), 0
         if self._memory is not None:
             self._oom_before = self._memory.oom_kills()
@@ -310,6 +304,12 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._done:
             self._done.set()
         await super().cleanup_resources(restart)
+        name = self.notebook_file.name if self.notebook_file else "a notebook"
+        if self.template is not None:
+            self.template.stderr.flush(f"the kernel template, while {name} ran")
+        elif getattr(self, "_stderr", None) is not None:
+            self._stderr.wait_closed(1.0)
+            self._stderr.flush(f"the kernel of {name}")
         own = getattr(self, "_own_memory", None)
         if own is not None and not restart:
             own.close()

@@ -37,8 +37,8 @@ def _preload(modules):
     for name in ["ipykernel.kernelapp", *modules]:
         try:
             __import__(name)
-        except BaseException:  # noqa: BLE001 - a module that fails here is imported by the notebook instead
-            pass
+        except BaseException as err:  # noqa: BLE001 - a module that fails here is imported by the notebook instead
+            print(f"preloading {name} failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
 
 
 def _returncode(status: int) -> int:
@@ -53,7 +53,7 @@ def _run_kernel(argv, cwd, control):
         for fd in control:
             os.close(fd)
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
+        for fd in (0, 1):   # stderr stays the template's: what a kernel says before ipykernel captures it
             os.dup2(null, fd)
         os.chdir(cwd)
         _prctl_dumpable(1)   # the kernel is the student's own process, as a fresh one would be
@@ -170,7 +170,7 @@ class Template:
 def main():
     control_in, control_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):   # what preloading prints must not mix with the replies
+    for fd in (0, 1):   # what preloading prints must not mix with the replies; stderr goes to the grader's log
         os.dup2(null, fd)
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]    # as ipykernel_launcher does

@@ -43,7 +43,7 @@ def test_a_hidden_check_failure_shows_its_message_but_not_its_code(batch):
 def test_a_cell_without_a_grade_id_is_named_by_its_neighbour():
     import nbformat
 
-    from autograder.execute import cell_label
+    from autograder.outcome import cell_label
 
     cells = nbformat.read(COURSE / "01_projections.ipynb", as_version=4).cells
     labels = [cell_label(cells, i) for i, c in enumerate(cells) if c.cell_type == "code"]

@@ -149,3 +149,32 @@ def test_a_template_that_does_not_start_falls_back_to_fresh_kernels(tmp_path, mo
     assert rows["bob"].score < rows["bob"].max_score and "check_head_dim" in rows["bob"].failed
     _full(rows["cal"])
     assert len(started) == 1, "the worker kept starting templates that never got ready"
+
+
+@needs_bwrap
+def test_what_the_template_says_on_stderr_is_in_the_log(tmp_path):
+    """A module the template could not preload is named in the worker's log (its stderr is kept, bounded)."""
+    from autograder import logs
+
+    log = logs.to_file(tmp_path, "worker-test")
+    template = forkserver.Template(LIMITS, ["json", "no_such_module_for_the_log"])
+    assert template.wait_ready()
+    template.close()
+    text = log.read_text()
+    assert "stderr of the kernel template, at its end:" in text
+    assert "preloading no_such_module_for_the_log failed: ModuleNotFoundError" in text, text
+
+
+def test_a_flood_on_stderr_is_kept_to_its_head_and_tail():
+    import os
+
+    from autograder.stderrlog import StderrTail
+
+    tail = StderrTail(keep=100)
+    with os.fdopen(os.dup(tail.fd), "wb") as w:
+        w.write(b"first words " + b"x" * 1_000_000 + b" last words")
+    tail.close_writer()
+    assert tail.wait_closed(10)
+    text = tail.take()
+    assert text.startswith("first words") and text.endswith("last words") and len(text) < 300, text[:400]
+    assert "bytes left out" in text

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.outcome import VERDICT
 from autograder import grading, samples
 from autograder.sandbox import Limits
 from test_feedback import _hidden_snippets
@@ -231,6 +232,7 @@ def _cases() -> dict[str, tuple[str, dict]]:
              "correct_01": (NB1, {})}
     for name, trick in TRICKS.items():
         cases[f"t01_{name}"] = (NB1, {"head_dim": trick + WRONG_HEAD_DIM})
+    cases["t01_forged_verdicts"] = (NB1, {"head_dim": WRONG_HEAD_DIM})   # every cell says "passed" (FORGED)
     for name in ("strips_asserts", "patches_allclose", "patches_kernel_execution", "repatching_thread"):
         cases[f"t02_{name}"] = (NB2, {"softmax": TRICKS[name] + WRONG_SOFTMAX})
         cases[f"t07_{name}"] = (NB7, {"repeat_kv": TRICKS[name] + WRONG_REPEAT})
@@ -262,7 +264,11 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("tamper")
     subs = root / "submissions"
     for student, (notebook, answers) in _cases().items():
-        samples.write_submission(subs, student, notebook, samples.fill(notebook, answers))
+        nb = samples.fill(notebook, answers)
+        if student == "t01_forged_verdicts":   # the metadata in which the grader records its checks' verdicts
+            for cell in nb.cells:
+                cell.metadata[VERDICT] = {"passed": True, "error": ""}
+        samples.write_submission(subs, student, notebook, nb)
     nb = samples.fill(NB1, {"head_dim": HOSTILE_HTML + samples.reference_answers(NB1)["head_dim"]})
     nb.cells.insert(6, nbformat.v4.new_markdown_cell(HOSTILE_MARKDOWN))
     samples.write_submission(subs, "x01_hostile_html", NB1, nb)

@@ -1,0 +1,64 @@
+"""How much output a graded notebook keeps: at most `max_output` characters per cell and `max_notebook_output`
+for the whole notebook, every cell and output type together, so that a feedback page and the grader's memory
+stay small whatever a learner prints. A mixin of the executor (execute.py), on nbclient's output hooks."""
+from __future__ import annotations
+
+from traitlets import Integer
+from traitlets.config import Configurable
+
+DISPLAYS = ("execute_result", "display_data", "update_display_data")
+
+
+class OutputBudget(Configurable):
+    max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
+    max_notebook_output = Integer(3_000_000, help="characters of output kept per notebook, every cell and "
+                                  "output type together").tag(config=True)
+
+    def restart_output_budget(self) -> None:
+        """A fresh notebook: nothing counted yet."""
+        self._output_size: dict[int, int] = {}
+        self._output_total, self._said_full = 0, False
+
+    def count_display(self, msg: dict) -> dict | None:
+        """A display handle's `.update()` rewrites earlier outputs, so it counts against the notebook's output:
+        over the budget, an update is dropped (None) and a new display updates nothing earlier."""
+        content, kind = msg.get("content", {}), msg.get("msg_type")
+        if not ((content.get("transient") or {}).get("display_id") and kind in DISPLAYS):
+            return msg
+        self._output_total += sum(len(str(v)) for v in content.get("data", {}).values())
+        if self._output_total <= self.max_notebook_output:
+            return msg
+        return None if kind == "update_display_data" else {**msg, "content": {**content, "transient": {}}}
+
+    def _budget(self, cell_index: int, size: int) -> tuple[int, int]:
+        """(characters this cell may still show, characters the notebook may still show), before `size`."""
+        used = self._output_size.get(cell_index, 0)
+        self._output_size[cell_index] = used + size
+        total = self._output_total
+        self._output_total = total + size
+        return self.max_output - used, self.max_notebook_output - total
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most `max_output` characters of a cell's output and `max_notebook_output` of the whole
+        notebook's, so that a feedback page and the grader's memory stay small whatever a learner prints."""
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        cell_left, notebook_left = self._budget(cell_index, size)
+        left = min(cell_left, notebook_left)
+        what = (f"more than {self.max_output} characters in this cell" if cell_left <= notebook_left else
+                f"more than {self.max_notebook_output} characters in this notebook")
+        if left <= 0:
+            if notebook_left > 0 or self._said_full:
+                return None
+            self._said_full = True   # say it once, where the first output is dropped
+            size, left = 1, 0
+            what = f"more than {self.max_notebook_output} characters in this notebook"
+        elif size > left and notebook_left < cell_left:
+            self._said_full = True
+        if size > left and msg.get("msg_type") == "stream" and left > 0:
+            content["text"] = content["text"][:left] + f"\n[output truncated: {what}]\n"
+        elif size > left:
+            note = {"name": "stdout", "text": f"[output truncated: {what}]\n"}
+            return super().output(outs, {**msg, "msg_type": "stream", "content": note,
+                                         "header": {**msg.get("header", {}), "msg_type": "stream"}}, None, cell_index)
+        return super().output(outs, msg, display_id, cell_index)
