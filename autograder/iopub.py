@@ -3,7 +3,9 @@
 Whatever a learner prints, nbclient receives on one zmq socket. Without a bound, one `print` of a
 gigabyte becomes one gigabyte-sized message in the grader's memory before any output cap can look at
 it. Here zmq itself refuses it: a message larger than MAX_MESSAGE closes the connection before its body
-is read (zmq reconnects by itself), and at most QUEUE messages wait in the grader. The worst case the
+is read, and at most QUEUE messages wait in the grader. zmq treats such a message as a protocol error and
+never reconnects by itself (libzmq 4.3), so `dropped_connections` connects again: the cells after a flood
+keep their output. The worst case the
 grader holds is QUEUE * MAX_MESSAGE bytes; the kernel's side of the queue is in the kernel's memory,
 under the notebook's limit. Every dropped connection is recorded, so the feedback can say that output
 was lost and why.
@@ -63,12 +65,24 @@ class BoundedClient(AsyncKernelClient):
 
     def dropped_connections(self) -> int:
         """How many times the output channel was cut since the last call (each cut loses the oversized
-        message and whatever the kernel sent before zmq reconnected)."""
+        message and whatever the kernel sent before the channel was connected again, here)."""
         cuts = 0
         while self._monitor is not None and self._monitor.poll(0):
             self._monitor.recv_multipart()
             cuts += 1
+        if cuts:
+            self._reconnect()
         return cuts
+
+    def _reconnect(self) -> None:
+        sock = self.iopub_channel.socket
+        address = (f"tcp://{self.ip}:{self.iopub_port}" if self.transport == "tcp"
+                   else f"{self.transport}://{self.ip}-{self.iopub_port}")
+        try:
+            sock.disconnect(address)
+        except zmq.ZMQError:   # already gone
+            pass
+        sock.connect(address)
 
     def stop_channels(self) -> None:
         if self._monitor is not None:

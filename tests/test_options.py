@@ -1,5 +1,6 @@
 """One frozen options object per grading run: defaults, then an instructor's nbgrader_config.py, then the
 command line; an nbgrader_config.py really changes how notebooks are graded."""
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ def test_an_nbgrader_config_sets_the_options_it_may_and_names_the_rest(tmp_path)
     opts, ignored = options.from_nbgrader_config(tmp_path / "nbgrader_config.py")
     assert opts == GradeOptions(cell_timeout=7, kernels="fresh", limits=Limits(memory_mb=1500, notebook_timeout=90))
     assert ignored == ["c.CourseDirectory.root"]
-    with pytest.raises(Exception):   # frozen: what a stage was handed can't change under the next one
+    with pytest.raises(dataclasses.FrozenInstanceError):   # frozen: what a stage was handed can't change under the next one
         opts.cell_timeout = 3
 
 
