@@ -227,7 +227,6 @@ def test_peak_table_matches_whole_gpu_names():
 
 # ---- notebook 08: the capstone's model, training, writing and KV cache on the pretend GPU ----
 def test_notebook_08_on_a_gpu(monkeypatch):
-    start = time.monotonic()
     ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch)
     text = "".join(printed.values())
     assert ns["device"] == "cuda" and "device: cuda (Tesla T4)" in text
@@ -254,12 +253,11 @@ def test_notebook_08_on_a_gpu(monkeypatch):
     assert re.search(r"with KV cache : [\d.]+ ms per character on cuda", text), text
     # every clock read (training time, decoding speed) waited for the GPU first
     assert gpu.early_reads == [], f"clock read with GPU work queued: {gpu.early_reads}"
-    assert time.monotonic() - start < 60, "this test should stay fast (MHA_FAST=1)"
 
 
 def test_notebook_08_names_the_mask_left_on_the_cpu(monkeypatch):
     """A block_forward that makes its causal mask on the CPU passes every check (they run on the CPU), then
-    stops at the first use of the model on the GPU with PyTorch's error and what to change."""
+    stops at the first cell that runs it on the GPU with PyTorch's error and what to change."""
     def cpu_mask(source):
         return source.replace("causal_mask(x.shape[-2], device=x.device)", "causal_mask(x.shape[-2])")
     with pytest.raises(AssertionError) as raised:
