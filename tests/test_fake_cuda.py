@@ -1,4 +1,4 @@
-"""The GPU branches of notebooks 05 and 06 and of bench/mha_bench.py, run on a CPU under a pretend GPU.
+"""The GPU branches of notebooks 05, 06 and 08 and of bench/mha_bench.py, run on a CPU under a pretend GPU.
 
 `tests/fake_cuda.py` makes PyTorch believe it has a CUDA GPU (T4, L4, L40, A100, H100, or one that is in
 no table of the course) while the numbers are computed on the CPU. The notebooks run top to bottom under
@@ -9,7 +9,9 @@ are on the GPU (PyTorch's "Expected all tensors to be on the same device" error)
 NumPy or Matplotlib without `.cpu()`; the timings synchronise before every clock read (only the
 notebook's deliberate no-sync demonstration reads the clock with work queued); the memory measurements use
 `torch.cuda`'s statistics correctly; the peak table picks the right GPU; the attention-backend section
-shows PyTorch's whole reason, for the backends PyTorch's rules choose on each GPU.
+shows PyTorch's whole reason, for the backends PyTorch's rules choose on each GPU; notebook 08's model,
+training, writing, KV cache and GQA comparison run on the GPU, and a learner's causal mask left on the CPU
+stops there with a sentence that says what to change.
 
 What only a real GPU can show: the speeds and the shapes of the curves, the memory used inside fused
 kernels, numerical differences of GPU kernels (TF32, float16), whether the installed PyTorch and driver
@@ -19,6 +21,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import math
 import re
 import time
 import warnings
@@ -32,13 +35,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from fake_cuda import GPUS, MIXED, NUMPY, pretend_gpu
+from fake_cuda import GPUS, MIXED, NUMPY, on_gpu, pretend_gpu
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 REPO = Path(__file__).resolve().parent.parent
 NB05, NB06 = REPO / "solutions" / "05_gpu_speed.ipynb", REPO / "solutions" / "06_heads_in_action.ipynb"
+NB08 = REPO / "solutions" / "08_transformer_capstone.ipynb"
 F16, BF16, F32 = torch.float16, torch.bfloat16, torch.float32
 # what PyTorch picks with no backend forced, by its rules (flash, cuDNN: sm80+, half precision; cuDNN first on sm90)
 CHOICE = {
@@ -219,3 +223,45 @@ def test_peak_table_matches_whole_gpu_names():
             "NVIDIA RTX A1000": None, "NVIDIA T400": None, "NVIDIA GeForce RTX 4090": None, "NVIDIA A10G": None}
     got = {name: (ns["datasheet_peak"](name) or (None,))[0] for name in want}
     assert got == want
+
+
+# ---- notebook 08: the capstone's model, training, writing and KV cache on the pretend GPU ----
+def test_notebook_08_on_a_gpu(monkeypatch):
+    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch)
+    text = "".join(printed.values())
+    assert ns["device"] == "cuda" and "device: cuda (Tesla T4)" in text
+    # the model, the batches and the variants of section 9 live on the GPU (labelled so: the pretend GPU has ended
+    # here, so .device would say cpu), the attention maps come back to the CPU
+    for model in (ns["model"], ns["variant"]):
+        assert all(on_gpu(p) for p in model.parameters())
+    assert on_gpu(ns["val_windows"]) and not on_gpu(ns["train_data"])
+    assert all(not on_gpu(m) for m in ns["maps"])
+    # every check passed (hidden tests included): the checks run on the CPU whatever the device
+    assert text.count("OK: ") == 8, text
+    # training: finite losses that fall from about ln V to below the unigram baseline
+    history = ns["history"]
+    assert all(math.isfinite(v) for v in history["train"] + history["val"])
+    assert history["val"][-1] < ns["UNIGRAM_LOSS"] < history["val"][0] <= ns["UNIFORM_LOSS"] + 0.2, history
+    # writing: the samples start with the prompt and have their length; the cache writes what the full model writes
+    assert all(s.startswith(ns["PROMPT"]) and len(s) == len(ns["PROMPT"]) + 160 for s in ns["samples"].values())
+    cached, full = ns["timings"]["with KV cache"][0], ns["timings"]["without cache"][0]
+    assert cached == full and len(cached) == ns["CONTEXT"]
+    assert ns["difference"] < 1e-4
+    results = ns["results"]
+    assert all(math.isfinite(r["loss"]) for r in results.values())
+    assert results["MHA"]["cache"] == 2 * results["GQA"]["cache"] == 4 * results["MQA"]["cache"]
+    assert re.search(r"with KV cache : [\d.]+ ms per character on cuda", text), text
+    # every clock read (training time, decoding speed) waited for the GPU first
+    assert gpu.early_reads == [], f"clock read with GPU work queued: {gpu.early_reads}"
+
+
+def test_notebook_08_names_the_mask_left_on_the_cpu(monkeypatch):
+    """A block_forward that makes its causal mask on the CPU passes every check (they run on the CPU), then
+    stops at the first cell that runs it on the GPU with PyTorch's error and what to change."""
+    def cpu_mask(source):
+        return source.replace("causal_mask(x.shape[-2], device=x.device)", "causal_mask(x.shape[-2])")
+    with pytest.raises(AssertionError) as raised:
+        run_notebook(NB08, "NVIDIA L4", monkeypatch, edit=cpu_mask)
+    message = str(raised.value)
+    assert MIXED in message and "causal_mask(n, device=x.device)" in message, message
+    assert "cell 25" in message, message
