@@ -42,10 +42,15 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, j
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    # what learners have: the record of a staged release (`release --upto NN --to DIR`), checked before grading
+    folder = getattr(args, "released", None)
+    out_there = staged.released(folder or COURSE, given=folder is not None)
     graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
-    leaks = staged.exposed(COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}))
-    if leaks:   # a staged term: these answers are already out (README: Staged release)
-        print(staged.warning(leaks, COURSE), file=sys.stderr)
+    if out_there is not None:
+        leaks = staged.exposed(folder or COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}),
+                               released=out_there)
+        if leaks:   # a staged term: these answers are already out (README: Staged release)
+            print(staged.warning(leaks, folder or COURSE), file=sys.stderr)
     return 0 if graded else 1
 
 
@@ -169,6 +174,10 @@ def parser() -> argparse.ArgumentParser:
                    help="grade only shard i of N (students split by a stable hash), e.g. 1/4; combine the outputs "
                    "with `merge`. Without i/N (or `auto`): from the scheduler, SLURM_ARRAY_TASK_ID/_COUNT; "
                    "`auto/N`: N shards, i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
+    g.add_argument("--released", type=Path, metavar="DIR",
+                   help="the folder learners were given (`release --upto NN --to DIR`): warn when a graded notebook's "
+                   "answers are in a later notebook released there (default: course/, when a staged release "
+                   "recorded itself there)")
     sandbox_options(g)
     g.set_defaults(func=cmd_grade)
 
