@@ -59,7 +59,7 @@ memory="$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$node")"
 node="$(sed "s/RealMemory=[0-9]*/RealMemory=$((memory * 9 / 10))/; s/NodeName=[^ ]*/NodeName=$host/" <<<"$node")"
 cat >"$dir/slurm.conf" <<EOF
 ClusterName=mha-test
-SlurmctldHost=$host
+SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$(free_port)
 SlurmdPort=$(free_port)
 SlurmUser=root
@@ -84,7 +84,7 @@ SchedulerType=sched/backfill
 MpiDefault=none
 ReturnToService=2
 SchedulerParameters=kill_invalid_depend
-$node State=UNKNOWN
+$node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF="$dir/slurm.conf"
