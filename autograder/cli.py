@@ -43,14 +43,15 @@ def _grade_and_report(submissions: Path, out: Path, timeout: int, quiet: bool, j
 
 def cmd_grade(args: argparse.Namespace) -> int:
     # what learners have: the record of a staged release (`release --upto NN --to DIR`), checked before grading
-    folder = getattr(args, "released", None)
-    out_there = staged.released(folder or COURSE, given=folder is not None)
+    given = getattr(args, "released", None)
+    folder = given or COURSE
+    out_there = staged.released(folder, given=given is not None)
     graded = _grade_and_report(args.submissions, args.out, args.timeout, args.quiet, args.jobs, args)
     if out_there is not None:
-        leaks = staged.exposed(folder or COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}),
+        leaks = staged.exposed(folder, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}),
                                released=out_there)
         if leaks:   # a staged term: these answers are already out (README: Staged release)
-            print(staged.warning(leaks, folder or COURSE), file=sys.stderr)
+            print(staged.warning(leaks, folder), file=sys.stderr)
     return 0 if graded else 1
 
 
