@@ -46,10 +46,16 @@ def _grade_and_report(submissions: Path, out: Path, args: argparse.Namespace,
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    # what learners have: the record of a staged release (`release --upto NN --to DIR`), checked before grading
+    given = getattr(args, "released", None)
+    folder = given or COURSE
+    out_there = staged.released(folder, given=given is not None)
     graded = _grade_and_report(args.submissions, args.out, args)
-    leaks = staged.exposed(COURSE, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}))
-    if leaks:   # a staged term: these answers are already out (README: Staged release)
-        print(staged.warning(leaks, COURSE), file=sys.stderr)
+    if out_there is not None:
+        leaks = staged.exposed(folder, SOLUTIONS, sorted({r.notebook for r in graded if r.outcome != "refused"}),
+                               released=out_there)
+        if leaks:   # a staged term: these answers are already out (README: Staged release)
+            print(staged.warning(leaks, folder), file=sys.stderr)
     return 0 if graded else 1
 
 
@@ -177,6 +183,10 @@ def parser() -> argparse.ArgumentParser:
                    help="grade only shard i of N (students split by a stable hash), e.g. 1/4; combine the outputs "
                    "with `merge`. Without i/N (or `auto`): from the scheduler, SLURM_ARRAY_TASK_ID/_COUNT; "
                    "`auto/N`: N shards, i from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
+    g.add_argument("--released", type=Path, metavar="DIR",
+                   help="the folder learners were given (`release --upto NN --to DIR`): warn when a graded notebook's "
+                   "answers are in a later notebook released there (default: course/, when a staged release "
+                   "recorded itself there)")
     sandbox_options(g)
     g.set_defaults(func=cmd_grade)
 

@@ -13,7 +13,8 @@ the pinned packages) and `run_autograder` (run for every submission), plus this 
 - a visible test for each notebook that could not be graded or was stopped, or that the assignment expects
   and was not handed in (`--notebooks`), with the reason;
 - `score` the total, `output` a summary (repairs made before grading included).
-`MHA_GRADESCOPE_ROOT` replaces /autograder (tests), `MHA_PYTHON` the Python that runs the grader.
+`MHA_GRADESCOPE_ROOT` replaces /autograder (tests), `MHA_PYTHON` the Python that runs the grader; `setup.sh` also
+reads `MHA_SETUP_PYTHON` (the Python its venv is made from) and `MHA_TORCH_INDEX` (where torch comes from).
 """
 from __future__ import annotations
 
@@ -38,17 +39,36 @@ SOURCES = ["requirements.txt", "requirements-instructor.txt", "constraints.txt",
 
 SETUP = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, to build the autograder's image; the zip is in /autograder/source.
+# For a test run elsewhere: MHA_GRADESCOPE_ROOT replaces /autograder, MHA_SETUP_PYTHON the Python the venv is
+# made from (default python3), MHA_TORCH_INDEX the index torch comes from (default PyTorch's CPU index; set
+# and empty: pip's own indexes, as configured on that machine).
 set -euo pipefail
-cd /autograder/source
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip bubblewrap >/dev/null
-python3 -m venv /autograder/venv
-# the CPU build of PyTorch (PyPI's Linux wheel carries CUDA, gigabytes Gradescope does not need)
-/autograder/venv/bin/pip install -q "torch==$(sed -n 's/^torch==//p' requirements.txt)" \
-    --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install -q -r requirements-instructor.txt -c constraints.txt
+ROOT="${MHA_GRADESCOPE_ROOT:-/autograder}"
+PYTHON3="${MHA_SETUP_PYTHON:-python3}"
+TORCH_INDEX="${MHA_TORCH_INDEX-https://download.pytorch.org/whl/cpu}"
+cd "$ROOT/source"
+# system packages, only those missing (Gradescope's Ubuntu image has python3, without venv or bubblewrap)
+need=()
+command -v "$PYTHON3" >/dev/null || need+=(python3)
+"$PYTHON3" -c "import ensurepip, venv" 2>/dev/null || need+=(python3-venv python3-pip)
+command -v bwrap >/dev/null || need+=(bubblewrap)
+if [ ${#need[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+"$PYTHON3" -c "import sys; sys.exit(sys.version_info < (3, 11))" || {
+    echo "setup.sh: $("$PYTHON3" --version) is too old: the pinned packages need Python 3.11+ (Ubuntu 24.04)" >&2
+    exit 1
+}
+"$PYTHON3" -m venv "$ROOT/venv"
+# the CPU build of PyTorch first, from PyTorch's CPU index only (PyPI's Linux wheel carries CUDA, gigabytes
+# Gradescope does not need); the pinned packages then find it installed
+if [ -n "$TORCH_INDEX" ]; then
+    "$ROOT/venv/bin/pip" install -q "torch==$(sed -n 's/^torch==//p' requirements.txt)" --index-url "$TORCH_INDEX"
+fi
+"$ROOT/venv/bin/pip" install -q -r requirements-instructor.txt -c constraints.txt
 # build nbgrader's course once, here, rather than for every submission
-MHA_CACHE=/autograder/cache /autograder/venv/bin/python -c "from autograder.nbcourse import build_course; \
+MHA_CACHE="$ROOT/cache" "$ROOT/venv/bin/python" -c "from autograder.nbcourse import build_course; \
 import tempfile, pathlib; build_course(pathlib.Path(tempfile.mkdtemp()))"
 """
 

@@ -45,9 +45,12 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
     stale = sorted(name for name, text in wanted.items()
                    if name not in present or (course_dir / name).read_text(encoding="utf-8") != text)
     extra = sorted(present - set(wanted))
+    # the record of a staged release (staged.MANIFEST): what `grade` checks leaked answers against; none for a full one
+    record = staged.read_record(course_dir)
+    record_wrong = record != sorted(wanted) if upto is not None else record is not None
     readme = badges.update_readme(course_dir.parent, wanted, check=check)  # README's Colab/Binder badges
     if check:
-        if not stale and not extra and not readme and not drift:
+        if not stale and not extra and not readme and not drift and not record_wrong:
             print(f"course/ is up to date with solutions/ ({len(wanted)} notebooks)")
             return 0
         for name in drift:
@@ -57,6 +60,9 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
         for name in extra:
             print(f"extra: course/{name} " + (f"comes after --upto {upto}" if name in everything
                                                else "has no source in solutions/"))
+        if record_wrong:
+            print(f"stale: course/{staged.MANIFEST} " + (f"does not list the notebooks up to {upto}" if upto is not None
+                                                         else "records a staged release; this is the full one"))
         if readme:
             print(readme)
         print(f"Run `python -m autograder release{f' --upto {upto}' if upto else ''}` and commit course/ "
@@ -67,7 +73,11 @@ def release(course_dir: Path = COURSE, solutions: Path = SOLUTIONS, check: bool 
     for name in extra:
         (course_dir / name).unlink()
     print(f"released {len(wanted)} notebooks to {course_dir} ({len(stale)} changed, {len(extra)} removed)")
+    if upto is None and record is not None:
+        (course_dir / staged.MANIFEST).unlink()
+        print(f"removed {staged.MANIFEST}: the whole course is released, no longer a staged term")
     if upto is not None:
+        print(f"recorded what learners now have in {staged.record(course_dir, sorted(wanted), max(wanted))}")
         given = staged.exposed(course_dir, solutions)
         print(f"staged release up to {max(wanted)}: " + (
             "its earlier-pieces cells hold the answers of " + ", ".join(sorted(given)) + "; grade those first"

@@ -85,6 +85,7 @@ def test_grade_keeps_a_log_and_shows_it_with_v(tmp_path):
     done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet", "-v")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "INFO autograder.grading: s 01_projections.ipynb: 8/8, graded" in done.stderr
+    assert "already released" not in done.stderr   # course/ is the full release, no staged term (test_staged.py)
     logs = {p.name: p.read_text() for p in (tmp_path / "out" / "logs").glob("*.log")}
     assert "grading 1 files from" in logs["grade.log"]
     assert any("s 01_projections.ipynb: 8/8, graded" in text for name, text in logs.items() if name.startswith("worker-"))
