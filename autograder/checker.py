@@ -10,9 +10,16 @@ of the notebook's exercises. When check C of exercise E runs, the names it uses 
 - names that another exercise of the notebook defines (`head_dim`): the reference solution, here; and in
   the learner's kernel, for the time of the check, the learner's own earlier exercises are swapped for
   the reference too (a call back to this process), so that one mistake costs points once;
-- names of the release's locked cells and of earlier checks: this namespace's own;
+- names of the release's locked cells, of the notebook's shared check helpers and of earlier checks: this
+  namespace's own;
 - nothing else: a check never reads a variable of the learner's notebook (the data a check uses comes
   from the release's cells or from the check itself, so a learner can't change a check's inputs).
+
+Helpers that several checks of a notebook use (`mha_cases_`, `sm_`) are defined once, in a locked grade cell
+of 0 points (`HELPER_CELLS`) whose code is all hidden tests: they run here, from the source notebook, once per
+notebook, before any check. That cell is never run in the learner's kernel and is not a check: it has no
+verdict and no score of its own. (In plain nbgrader, `export-nbgrader`, it runs in the kernel like any test
+cell, before the checks that use it.)
 
 A check passes when its code runs to the end; its message is the exception it raised. Nothing is read
 from the learner's outputs. Checks in `LEARNER_SIDE` ask *how* the learner computed something and can
@@ -36,6 +43,9 @@ from . import rpc
 TRUSTED_CELLS = ("setup", "earlier_pieces", "torch_pieces", "sentence", "fake_gpu", "head_outputs", "model_pieces")
 #: Checks of *how* a learner computed something: they run in the learner's kernel (small in points).
 LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad"})
+#: Locked 0-point grade cells holding the hidden helpers of a notebook's checks (run here once, never in the
+#: kernel; no check of their own). A `LEARNER_SIDE` check can't use them: they are not in the learner's kernel.
+HELPER_CELLS = frozenset({"check_helpers"})
 
 
 @dataclass
@@ -52,6 +62,7 @@ class Spec:
     references: list[str] = field(default_factory=list)
     exercise_names: dict[str, int] = field(default_factory=dict)    # name -> position of its exercise
     checks: dict[str, Check] = field(default_factory=dict)
+    helpers: list[str] = field(default_factory=list)     # sources of the HELPER_CELLS, in order
 
 
 def _defined(tree: ast.Module) -> set[str]:
@@ -78,7 +89,9 @@ def load_spec(source_notebook: str, mtime: float) -> Spec:
             continue
         meta = cell.metadata.get("nbgrader", {})
         tree = ast.parse(cell.source)
-        if meta.get("grade"):
+        if meta.get("grade") and meta.get("grade_id") in HELPER_CELLS:
+            spec.helpers.append(cell.source)
+        elif meta.get("grade"):
             spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current)
         elif meta.get("solution"):
             current = frozenset(_defined(tree))
@@ -218,6 +231,11 @@ class Checker:
         for source in spec.references:
             _run_tolerant(ast.parse(source).body, self.refs)
         _record_init(self.refs)
+        # The shared helpers of the checks: trusted code (hidden tests) of the source notebook, in this namespace.
+        # Unlike the locked cells, not statement by statement: a helper that fails is the course's bug.
+        for source in spec.helpers:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                exec(compile(source, "<check_helpers>", "exec"), self.ns)
 
     def bind(self, check: Check, peer: TrustedPeer) -> dict:
         """Bind the check's names (see the module's docstring); returns the learner's names to swap."""

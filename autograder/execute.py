@@ -271,7 +271,10 @@ class SandboxedExecute(OutputBudget, Execute):
         try:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
             if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code":
-                if self._checker is not None and grade_id in self._checker.spec.checks \
+                if grade_id in checker.HELPER_CELLS:
+                    # the checks' shared helpers (hidden tests): the checker holds them; the kernel never sees them
+                    cell.outputs, cell.execution_count = [], None
+                elif self._checker is not None and grade_id in self._checker.spec.checks \
                         and grade_id not in checker.LEARNER_SIDE:
                     cell = self._run_check(cell, index)
                 else:

@@ -27,16 +27,26 @@ from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from traitlets import Bool
 
+from .checker import HELPER_CELLS
+
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 NOTE = "# (hidden checks run here when your notebook is graded)\n"
 LEARNER_FRAMES = "Raised in your code:"
 
 
 class HideHiddenTests(Preprocessor):
+    """The hidden blocks of test cells replaced by NOTE. The cell of the checks' shared helpers
+    (checker.HELPER_CELLS) keeps only its visible comment and is shown as a plain cell: it is not a check,
+    so it has no score line and no entry in the page's list of checks."""
     enabled = Bool(True)   # nbconvert preprocessors are off unless enabled
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and meta.get("grade_id") in HELPER_CELLS:
+            cell.source = HIDDEN.sub("", cell.source).rstrip("\n")
+            meta["grade"] = False
+            cell.outputs = []
+        elif cell.cell_type == "code" and meta.get("grade"):
             cell.source = HIDDEN.sub(NOTE, cell.source)
             for out in cell.get("outputs", []):
                 if out.get("output_type") == "error":   # the checker adds the learner's own frames, if any

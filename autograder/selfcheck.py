@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import nbformat
 
+from .checker import HELPER_CELLS
+
 CELL_ID = "self-check"
 
 TEMPLATE = '''#@title Self-check: re-runs every check of this notebook and sums up. Run it before you hand in.
@@ -36,11 +38,12 @@ self_check()'''
 
 
 def self_check_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A code cell that re-runs the visible part of every test cell of `nb` (a released notebook)."""
+    """A code cell that re-runs the visible part of every test cell of `nb` (a released notebook), except the
+    cells of the checks' hidden helpers (checker.HELPER_CELLS: nothing visible to run, and not a check)."""
     checks = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
+        if cell.cell_type == "code" and meta.get("grade") and meta.get("grade_id") not in HELPER_CELLS:
             checks[meta["grade_id"]] = cell.source
     body = "{\n" + "".join(f"        {name!r}: {code!r},\n" for name, code in checks.items()) + "    }"
     cell = nbformat.v4.new_code_cell(TEMPLATE.format(checks=body))
