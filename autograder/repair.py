@@ -32,6 +32,8 @@ from functools import lru_cache
 import nbformat
 from nbformat import NotebookNode
 
+from .checker import HELPER_CELLS
+
 SIMILAR, EDITED = 0.8, 0.5
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)", re.M | re.S)
 DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)", re.M)
@@ -213,6 +215,8 @@ def _notes(rel: list[NotebookNode], sub: list[NotebookNode], match: dict[int, in
     for i, cell in enumerate(rel):
         role, gid, kind, j = _role(cell), _nbg(cell).get("grade_id"), cell.get("cell_type"), match.get(i)
         was = sub[j].get("cell_type") if j is not None else None
+        if gid in HELPER_CELLS:
+            continue   # the checks' hidden helpers come from the source notebook: the learner's copy changes nothing
         if role == "solution" and j is None:
             notes.append(f"exercise {gid} not found in the submission; graded as not done")
         elif role == "solution" and was != kind:

@@ -133,3 +133,15 @@ def test_the_helper_cell_is_no_check_in_the_results(recorded):
     solution = rows["solution"]
     assert solution.score == solution.max_score == 20 and not solution.failed
     assert not checker.HELPER_CELLS & set(solution.cells) and "check_mha_shapes" in solution.cells
+
+
+def test_a_notebook_released_before_the_helper_cell_is_repaired_without_a_note():
+    from autograder import repair
+
+    released = nbformat.read(COURSE / NB4, as_version=4)
+    older = samples.fill(NB4)
+    older.cells = [c for c in older.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in checker.HELPER_CELLS]
+    nb, notes = repair.repair(older, released)
+    assert notes == []
+    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == \
+        [c.metadata.get("nbgrader", {}).get("grade_id") for c in released.cells]
