@@ -104,7 +104,8 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
     """Autograde one student's readable notebooks; write their feedback to out/feedback/<student_id>/."""
     key = safe_id(student_id)   # `josé`, `Jane Doe`: nbgrader and the file system get a safe form
     target = course.submitted_dir(key)
-    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)   # this worker may have graded another notebook of theirs before
+    target.mkdir(parents=True)
     for sub in subs:
         nbformat.write(sub.nb, target / sub.notebook)
     with warnings.catch_warnings():
@@ -166,7 +167,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
         for student_id, subs in work:
             with listen(student_id, lambda event: bar.event(*event)):
                 results.extend(_grade_in_worker(student_id, subs))
-            bar.student_done(student_id)
+            bar.unit_done(student_id, subs)
     else:
         ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
         events = ctx.Queue()
@@ -188,7 +189,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
                         LOG.error("%s: the grading process died: %r", sid, err)
                         results.extend(Result(sid, s.notebook, 0.0, 0.0, f"not graded: grader process died ({err})",
                                               outcome=Outcome.FAILED) for s in subs)
-                    bar.student_done(sid)
+                    bar.unit_done(sid, subs)
     bar.close()
     return results
 
@@ -261,7 +262,10 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
                 scan.scan_notebook(s.nb, released[s.notebook]) if s.nb is not None and s.notebook in released else [])
                 for s in subs})
 
-        work = list(by_student.items())
+        # one unit of work per notebook, so that one student's notebooks grade in parallel; the later (longer)
+        # notebooks first, so that no long one starts last
+        work = sorted(((sid, [sub]) for sid, student_subs in by_student.items() for sub in student_subs),
+                      key=lambda unit: unit[1][0].notebook, reverse=True)
         graded = _run_all(work, course.root, out, options, prepare)
         results = refused + graded
         identities = {s.student_id: s.identity for s in subs if s.identity}

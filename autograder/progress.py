@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -16,9 +17,9 @@ class Progress:
     """The progress bar, counted in notebooks: one step as each notebook's run ends (not each student's)."""
 
     def __init__(self, work: list[tuple[str, list]], show: bool) -> None:
-        self.expected = {sid: len(subs) for sid, subs in work}
-        self.counted = dict.fromkeys(self.expected, 0)
-        self.bar = tqdm(total=sum(self.expected.values()), desc="grading", unit="notebook", disable=not show,
+        self.expected = {(sid, Path(sub.notebook).stem) for sid, subs in work for sub in subs}
+        self.counted: set[tuple[str, str]] = set()
+        self.bar = tqdm(total=len(self.expected), desc="grading", unit="notebook", disable=not show,
                         mininterval=0.5)
         self.bar.set_postfix_str("starting")
         self.shown = time.monotonic()
@@ -26,14 +27,18 @@ class Progress:
     def event(self, student_id: str, what: str, stem: str) -> None:
         if what == "start":
             self.bar.set_postfix_str(f"{student_id} {stem}")
-        elif self.counted.get(student_id, 0) < self.expected.get(student_id, 0):
-            self.counted[student_id] += 1
+        else:
+            self._count(student_id, stem)
+
+    def _count(self, student_id: str, stem: str) -> None:
+        if (student_id, stem) in self.expected and (student_id, stem) not in self.counted:
+            self.counted.add((student_id, stem))
             self.bar.update()
 
-    def student_done(self, student_id: str) -> None:
-        """Every notebook of this student counts now, also those that never ran (autograde failed)."""
-        self.bar.update(self.expected[student_id] - self.counted[student_id])
-        self.counted[student_id] = self.expected[student_id]
+    def unit_done(self, student_id: str, subs: list) -> None:
+        """These notebooks count now, also those that never ran (autograde failed)."""
+        for sub in subs:
+            self._count(student_id, Path(sub.notebook).stem)
 
     def drain(self, events) -> None:
         """Take every event the workers have sent so far (student_id, "start" or "done", stem)."""
