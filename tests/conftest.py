@@ -29,6 +29,17 @@ def running(*argv: str) -> list[str]:
     return found
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests run in 2 processes (pytest-xdist, `--dist loadgroup` in pyproject.toml): most of a test's time is
+    a kernel or a browser working while the other core waits. Each module's tests stay in one process, so
+    its module-scoped grading runs once; the tests that read the suite-wide grading (`batch`) or the demo's
+    output (`demo_run`) share a process each, so those run once too."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = "batch" if "batch" in names else "demo" if "demo_run" in names else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def catalogue_files() -> list[Path]:
     return sorted(CATALOGUE_DIR.glob("nb*.py"))
 

@@ -43,7 +43,7 @@ def test_catalogue_is_big_enough():
 
 def _own_checks(notebook: str, exercise: str) -> set[str]:
     """The checks that test one exercise (by its grade_id): those that follow it, before the next exercise."""
-    from autograder.checker import spec_for
+    from autograder.checker import HELPER_CELLS, spec_for
     from autograder.paths import SOLUTIONS
 
     import nbformat
@@ -53,7 +53,7 @@ def _own_checks(notebook: str, exercise: str) -> set[str]:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             owner = meta["grade_id"]
-        elif meta.get("grade") and owner == exercise:
+        elif meta.get("grade") and owner == exercise and meta["grade_id"] not in HELPER_CELLS:
             checks.add(meta["grade_id"])
     assert checks and checks <= set(spec_for(SOLUTIONS / notebook).checks)
     return checks
