@@ -25,7 +25,9 @@ from . import agent, checker, forkserver, iopub, logs, rpc
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
 from .outputs import OutputBudget
 from .feedback import LEARNER_FRAMES
-from .sandbox import Limits, SandboxKernelManager, describe_exit
+from .jail import describe_exit
+from .options import Limits
+from .sandbox import SandboxKernelManager
 
 
 #: "start" and "done" of each notebook's run, with the notebook's stem, for the progress bar (progress.py)

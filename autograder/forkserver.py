@@ -30,7 +30,8 @@ from jupyter_client.provisioning import LocalProvisioner
 from . import zygote
 from . import memlimit
 from .stderrlog import StderrTail
-from .sandbox import Limits, bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
+from .jail import bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
+from .options import Limits
 
 SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
 READY_TIMEOUT = 120   # seconds the template may take to import its modules (torch on a busy machine)

@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import TypeVar
 
 import nbformat
 
@@ -25,6 +26,8 @@ from .paths import ASSIGNMENT, COURSE, notebook_names
 from .options import GradeOptions
 
 LOG = logs.LOG.getChild("grading")
+T = TypeVar("T")
+Notes = dict[tuple[str, str], list[str]]   # {(student_id, notebook): notes}
 
 
 def _cell_errors(nb: nbformat.NotebookNode) -> tuple[dict[str, str], list[str], str | None]:
@@ -156,14 +159,15 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
 
 
 def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, options: GradeOptions,
-             prepare: Callable[[], None]) -> list[Result]:
-    """Grade `work` in `options.jobs` processes; `prepare` (repairing, scanning) runs while the workers start."""
+             prepare: Callable[[], T]) -> tuple[list[Result], T]:
+    """Grade `work` in `options.jobs` processes; `prepare` (repairing, scanning) runs while the workers start.
+    Returns the results and what `prepare` returned."""
     bar = Progress(work, options.progress)
     results: list[Result] = []
     jobs = min(options.jobs or os.cpu_count() or 1, len(work) or 1)
     if jobs <= 1 or len(work) <= 1:
         _init_worker(base, out, options)
-        prepare()
+        prepared = prepare()
         for student_id, subs in work:
             with listen(student_id, lambda event: bar.event(*event)):
                 results.extend(_grade_in_worker(student_id, subs))
@@ -175,7 +179,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
                                  initargs=(base, out, options, events)) as pool:
             for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
                 pool.submit(int)
-            prepare()
+            prepared = prepare()
             futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
             pending = set(futures)
             while pending:
@@ -191,7 +195,40 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
                                               outcome=Outcome.FAILED) for s in subs)
                     bar.unit_done(sid, subs)
     bar.close()
-    return results
+    return results, prepared
+
+
+def _prepare(subs: list[Submission], course: NbgraderCourse, handed_in: list[str]) -> tuple[Notes, Notes]:
+    """The repair and scan stages, on every readable submission: ({(student, notebook): repairs made},
+    {(student, notebook): flags for the instructor})."""
+    repairs = _repair_all(subs, course)
+    released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in handed_in}
+    flags = {(s.student_id, s.notebook): s.notes + (
+        scan.scan_notebook(s.nb, released[s.notebook]) if s.nb is not None and s.notebook in released else [])
+        for s in subs}
+    return repairs, flags
+
+
+def _annotate(results: list[Result], subs: list[Submission], repairs: Notes, flags: Notes, options: GradeOptions,
+              max_scores: dict[str, float]) -> list[Result]:
+    """What grading knows beyond the scores, on each row: the LMS identity, repairs, flags, the maximum."""
+    identities = {s.student_id: s.identity for s in subs if s.identity}
+    for r in results:
+        r.identity = identities.get(r.student_id, {})
+        r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
+        r.repairs = repairs.get((r.student_id, r.notebook), [])
+        if options.isolation == "none" and r.outcome in (Outcome.GRADED, Outcome.STOPPED):
+            r.flags.append("not sandboxed")
+        if not r.max_score:
+            r.max_score = max_scores.get(r.notebook, 0.0)
+    return sorted(results, key=lambda r: (r.student_id, r.notebook))
+
+
+def _units(subs: list[Submission]) -> list[tuple[str, list[Submission]]]:
+    """One unit of work per readable notebook, so that one student's notebooks grade in parallel; the later
+    (longer) notebooks first, so that no long one starts last."""
+    return sorted(((s.student_id, [s]) for s in subs if not s.problem), key=lambda unit: unit[1][0].notebook,
+                  reverse=True)
 
 
 def _repair_all(subs: list[Submission], course: NbgraderCourse) -> dict[tuple[str, str], list[str]]:
@@ -230,8 +267,8 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
     """
     options = (options or GradeOptions()).but(**changes)
     options = options.but(isolation=sandbox.isolation(options.isolation))
-    solutions, limits, isolation = options.solutions, options.limits, options.isolation
-    if isolation == "none":
+    solutions, limits = options.solutions, options.limits
+    if options.isolation == "none":
         print(sandbox.WARNING, file=sys.stderr)
     if options.progress:
         print(memlimit.describe(limits.memory_mb), file=sys.stderr)
@@ -244,39 +281,12 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
     LOG.info("grading %d files from %s into %s (%s)", len(subs), submissions, out, options)
     os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]
-    by_student: dict[str, list[Submission]] = {}
-    for sub in subs:
-        if not sub.problem:
-            by_student.setdefault(sub.student_id, []).append(sub)
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
         handed_in = sorted({s.notebook for s in subs if s.notebook in known}) or known
         course = build_course(Path(tmp) / "base", solutions, only=handed_in)
         max_scores = {name: _max_scores(course, name) for name in handed_in}
-        repairs: dict[tuple[str, str], list[str]] = {}
-        flags: dict[tuple[str, str], list[str]] = {}
-
-        def prepare() -> None:
-            repairs.update(_repair_all(subs, course))
-            released = {name: scan.released_sources(course.release_dir() / name, COURSE / name) for name in handed_in}
-            flags.update({(s.student_id, s.notebook): s.notes + (
-                scan.scan_notebook(s.nb, released[s.notebook]) if s.nb is not None and s.notebook in released else [])
-                for s in subs})
-
-        # one unit of work per notebook, so that one student's notebooks grade in parallel; the later (longer)
-        # notebooks first, so that no long one starts last
-        work = sorted(((sid, [sub]) for sid, student_subs in by_student.items() for sub in student_subs),
-                      key=lambda unit: unit[1][0].notebook, reverse=True)
-        graded = _run_all(work, course.root, out, options, prepare)
-        results = refused + graded
-        identities = {s.student_id: s.identity for s in subs if s.identity}
-        for r in results:
-            r.identity = identities.get(r.student_id, {})
-            r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
-            r.repairs = repairs.get((r.student_id, r.notebook), [])
-            if isolation == "none" and r.outcome in (Outcome.GRADED, Outcome.STOPPED):
-                r.flags.append("not sandboxed")
-            if not r.max_score:
-                r.max_score = max_scores.get(r.notebook, 0.0)
-        results.sort(key=lambda r: (r.student_id, r.notebook))
+        graded, (repairs, flags) = _run_all(_units(subs), course.root, out, options,
+                                            lambda: _prepare(subs, course, handed_in))
+        results = _annotate(refused + graded, subs, repairs, flags, options, max_scores)
         write_gradebook(results, course.root / "gradebook.db", out)
     return results

@@ -29,15 +29,34 @@ def running(*argv: str) -> list[str]:
     return found
 
 
+#: test files that read a suite-wide grading run: they share a test process (see pytest_xdist_make_scheduler)
+SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch", "tests/test_solutions.py": "batch",
+          "tests/test_cli.py": "demo", "tests/test_browser.py": "demo"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """The suite runs in 2 processes (pytest-xdist; `-n 2` in pyproject.toml): most of a test's time is a kernel
+    or a browser working while the other core waits. Each test file runs whole in one process, so its
+    module-scoped grading runs once, and the files that read the suite-wide `batch` or `demo_run` share one
+    process each, so those run once too. (xdist's own `--dist loadgroup` ignores groups under pytest 9.2:
+    pytest-dev/pytest-xdist#1386.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return SHARED.get(file, file)
+
+    return ByFile(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests run in 2 processes (pytest-xdist, `--dist loadgroup` in pyproject.toml): most of a test's time is
-    a kernel or a browser working while the other core waits. Each module's tests stay in one process, so
-    its module-scoped grading runs once; the tests that read the suite-wide grading (`batch`) or the demo's
-    output (`demo_run`) share a process each, so those run once too."""
+    """A test that reads `batch` or `demo_run` must be in a file that SHARED lists, or it runs them again."""
     for item in items:
-        names = getattr(item, "fixturenames", ())
-        group = "batch" if "batch" in names else "demo" if "demo_run" in names else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
+        file = item.nodeid.split("::", 1)[0]
+        for fixture in ("batch", "demo_run"):
+            if fixture in getattr(item, "fixturenames", ()) and SHARED.get(file) != fixture.split("_")[0]:
+                raise pytest.UsageError(f"{item.nodeid} uses `{fixture}`: list {file} in SHARED in tests/conftest.py")
 
 
 def catalogue_files() -> list[Path]:
@@ -108,3 +127,4 @@ def demo_run(tmp_path_factory):
     done = subprocess.run([sys.executable, "-m", "autograder", "demo", "--out", str(out)],
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=900)
     return done, out
+
