@@ -140,7 +140,10 @@ def describe_exit(code: int | None) -> str:
         return "stopped responding"
     sig = -code if code < 0 else code - 128 if code > 128 else 0
     if sig:
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:   # not a signal this system names
+            name = f"signal {sig}"
         why = {"SIGSEGV": "crashed (segmentation fault)", "SIGKILL": "was killed (SIGKILL, e.g. out of memory)",
                "SIGABRT": "crashed (abort)", "SIGBUS": "crashed (bus error)"}.get(name, f"was killed by {name}")
         return f"{why}"

@@ -44,3 +44,16 @@ def test_the_data_modules_import_nothing_heavy():
 def test_every_module_stays_under_300_lines():
     long = {p.name: n for p in PACKAGE.glob("*.py") if (n := len(p.read_text(encoding="utf-8").splitlines())) > 300}
     assert not long, f"split these modules by responsibility: {long}"
+
+
+def test_the_one_private_api_we_override_is_still_there():
+    """sandbox.SandboxKernelManager overrides jupyter_client's `_async_pre_start_kernel` to hand a forked kernel
+    its template's provisioner (why: the comment there). If an upgrade renames it, forked kernels would
+    silently start as fresh ones: this fails first."""
+    import inspect
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    source = inspect.getsource(AsyncKernelManager._async_pre_start_kernel)
+    assert "if self.provisioner is None" in source and "create_provisioner_instance" in source
+    assert "await self._async_pre_start_kernel(" in inspect.getsource(AsyncKernelManager._async_start_kernel)
