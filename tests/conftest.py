@@ -54,8 +54,10 @@ def pytest_collection_modifyitems(config, items):
     """A test that reads `batch` or `demo_run` must be in a file that SHARED lists, or it runs them again."""
     for item in items:
         file = item.nodeid.split("::", 1)[0]
+        params = getattr(getattr(item, "callspec", None), "params", {})   # `batch` can be a parameter's name too
         for fixture in ("batch", "demo_run"):
-            if fixture in getattr(item, "fixturenames", ()) and SHARED.get(file) != fixture.split("_")[0]:
+            if fixture in getattr(item, "fixturenames", ()) and fixture not in params \
+                    and SHARED.get(file) != fixture.split("_")[0]:
                 raise pytest.UsageError(f"{item.nodeid} uses `{fixture}`: list {file} in SHARED in tests/conftest.py")
 
 
