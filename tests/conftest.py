@@ -31,6 +31,7 @@ def running(*argv: str) -> list[str]:
 
 #: test files that read a suite-wide grading run: they share a test process (see pytest_xdist_make_scheduler)
 SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch", "tests/test_solutions.py": "batch",
+          "tests/test_scan.py": "batch",
           "tests/test_cli.py": "demo", "tests/test_browser.py": "demo"}
 
 
