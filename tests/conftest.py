@@ -81,13 +81,12 @@ class Batch:
 
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
-    """Every notebook's solution and blank copy, graded whole, as a class would be; every catalogue case at
+    """Every notebook's blank copy, graded whole, as a class would be; every catalogue case at
     the level of checks (autograder/checklevel.py: one kernel per notebook), except the cases that need the
     whole notebook; and the first wrong case of each notebook both ways, to compare (test_catalogue.py)."""
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"
-    for name in NOTEBOOKS:
-        samples.write_submission(subs, "solution", name, samples.fill(name))
+    for name in NOTEBOOKS:   # the solutions are graded whole by the demo (ada: tests/test_cli.py)
         samples.write_submission(subs, "blank", name, samples.fill(name, blank=True))
     cases, quick, whole = {}, {}, set()
     sampled = {"wrong-head_dim_no_num_heads_check"}   # its feedback page is read by test_feedback.py

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from conftest import NOTEBOOKS
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -34,6 +38,20 @@ def test_demo_grades_the_sample_class(demo_run):
     counts = {int(n) for n in re.findall(rf"(\d+)/{readable} \[", done.stderr)}
     assert "notebook" in done.stderr and 0 in counts and readable in counts, done.stderr[-2000:]
     assert counts & set(range(readable - 5, readable)), sorted(counts)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_solution_earns_full_marks_through_the_autograder(demo_run, notebook):
+    """ada hands in every notebook's reference solution: full marks, a feedback page, nothing flagged."""
+    from autograder.merge import read_details
+
+    _, out = demo_run
+    row = next(r for r in read_details(out) if r.student_id == "ada" and r.notebook == notebook)
+    assert row.status == "graded" and row.max_score > 0, row.status
+    assert row.score == row.max_score, row.failed
+    assert not row.flags and not row.repairs, (row.flags, row.repairs)
+    page = (out / "feedback" / "ada" / notebook.replace(".ipynb", ".html")).read_text(encoding="utf-8")
+    assert "BEGIN HIDDEN TESTS" not in page and "def mha_cases_" not in page
 
 
 def test_catalogue_command_reports_misbehaving_cases(tmp_path):
