@@ -35,6 +35,12 @@ SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch",
           "tests/test_cli.py": "demo", "tests/test_browser.py": "demo"}
 
 
+#: the test files (and SHARED groups) that take longest, longest first: they start first
+LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py", "tests/test_mixed_batch.py",
+           "tests/test_forkserver.py", "tests/test_fake_cuda.py", "tests/test_grading_speed.py",
+           "tests/test_scheduler.py", "tests/test_bench.py", "tests/test_shard.py", "tests/test_nbexport.py"]
+
+
 def pytest_xdist_make_scheduler(config, log):
     """The suite runs in 2 processes (pytest-xdist; `-n 2` in pyproject.toml): most of a test's time is a kernel
     or a browser working while the other core waits. Each test file runs whole in one process, so its
@@ -47,6 +53,13 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
             return SHARED.get(file, file)
+
+        def _assign_work_unit(self, node) -> None:
+            # the longest first (LONGEST), so that no long one starts last while the other process idles
+            rank = {scope: i for i, scope in enumerate(LONGEST)}
+            for scope in sorted(self.workqueue, key=lambda s: rank.get(s, len(rank))):
+                self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)
 
     return ByFile(config, log)
 
