@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({
             "students": n, "notebook": args.notebook, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "load_average_before": load_before, "load_average_after": load_after,
-            "plain_autograde_s": autograde, "plain_feedback_s": feedback,
+            "plain_autograde_s": None if args.no_plain else autograde,
+            "plain_feedback_s": None if args.no_plain else feedback,
             "grade_s": dict(timed),
             "busy_cpu_s": dict(zip([name for name, _ in rows], cpu)),
             "command": "python bench/grading_speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),

@@ -1,6 +1,6 @@
 """Hostile and broken submissions run in the sandbox: each gets its own outcome, nobody else's changes.
 
-One batch of notebook-01 submissions with small limits (8 s per cell, 1 GiB, 64 processes), a correct
+One batch of notebook-01 submissions with small limits (6 s per cell, 1 GiB, 64 processes), a correct
 submission in the middle and one last. Needs bubblewrap (`apt-get install bubblewrap`); the tests that
 need it are skipped, loudly, without it.
 """
@@ -82,7 +82,7 @@ def hostile(tmp_path_factory):
         samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": source}))
     good_text = (subs / "z_correct" / NB).read_text()
     out = root / "out"
-    graded = grading.grade(subs, out, cell_timeout=8, progress=False, jobs=2, limits=LIMITS, isolation="bwrap")
+    graded = grading.grade(subs, out, cell_timeout=6, progress=False, jobs=2, limits=LIMITS, isolation="bwrap")
     results.write_all(graded, out)
     stop.set()
     thread.join()
@@ -107,7 +107,7 @@ def test_every_submission_has_a_row_and_feedback(hostile):
 @needs_bwrap
 @pytest.mark.parametrize("student", ["a_infinite_loop", "b_ignores_sigint", "f_fork_bomb"])
 def test_a_cell_that_never_ends_is_killed_and_scores_zero(hostile, student):
-    _zero(hostile[0][student], "head_dim timed out (limit 8 s per cell)", "kernel was stopped")
+    _zero(hostile[0][student], "head_dim timed out (limit 6 s per cell)", "kernel was stopped")
 
 
 @needs_bwrap
