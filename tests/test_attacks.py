@@ -240,4 +240,6 @@ def test_nothing_planted_reaches_the_next_notebook(attacked):
     after = _text(out, results["c11_after"])
     cwd = re.search(r"LOOK_CWD (\[.*?\])", after.split("print(\"LOOK_TMP\"", 1)[1]).group(1)
     assert "plant" not in cwd and "alive" not in cwd
-    assert re.search(r"LOOK_TMP \['mha-sandboxes'\]", after)
+    tmp = re.search(r"^LOOK_TMP (\[.*?\])$", after, re.M).group(1)   # the sandbox's own /tmp
+    # what the sandbox mounts there (the work folders' parent; a checkout or venv that lives under /tmp), nothing more
+    assert "mha-sandboxes" in tmp and "plant" not in tmp and "alive" not in tmp, tmp
