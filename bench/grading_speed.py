@@ -128,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             *((f"autograder grade {j}", t) for j, t in timed.items())]
     print(f"{n} submissions of {args.notebook}, {os.cpu_count()} cores, load average {load_before:.2f} before "
           f"and {load_after:.2f} after\n")
-    if args.no_plain:
-        rows, busy = rows[2:], BUSY[-len(rows) + 2:]
-        cpu = busy
+    if args.no_plain:   # only our runs were timed: one BUSY entry each, the last ones
+        rows = rows[2:]
+        cpu = BUSY[-len(rows):]
     else:
         busy = BUSY[-len(rows) - 1:]   # generate_assignment, autograde, feedback, then ours
         cpu = [busy[1], busy[1] + busy[2], *busy[3:]]
