@@ -59,8 +59,10 @@ def _read_only_paths() -> list[str]:
     paths += [f"/etc/{name}" for name in _ETC]
     seen: list[str] = []
     for p in paths:
-        if os.path.lexists(p) and p not in seen:
-            seen.append(p)
+        # a venv reached through a link (a shared venv linked into each checkout) needs its target too
+        for q in (p, os.path.realpath(p)) if os.path.islink(p) else (p,):
+            if os.path.lexists(q) and q not in seen:
+                seen.append(q)
     return seen
 
 

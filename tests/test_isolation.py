@@ -267,3 +267,22 @@ def test_300_megabytes_of_output_leave_the_grader_small_and_the_status_true(tmp_
     assert int(rss) < 150, f"the flood added {rss} MiB to the grader's peak"   # unbounded: about 800 MiB
     assert "[output lost: your code sent more than 2 MiB of output at once" in page
     assert len(page) < 5_000_000
+
+
+@needs_bwrap
+def test_a_venv_reached_through_a_link_runs_in_the_sandbox(tmp_path):
+    # one venv shared by several checkouts, linked into each: the sandbox must mount the link's target too
+    import subprocess
+    import sys
+    linked = tmp_path / "checkout" / ".venv"
+    linked.parent.mkdir()
+    linked.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    script = ("import subprocess, sys, tempfile\nfrom pathlib import Path\nfrom autograder import jail\n"
+              "from autograder.options import Limits\n"
+              "work = Path(tempfile.mkdtemp())\n"
+              "cmd = jail.bwrap_args(work, Limits(), jail.kernel_env(work)) + [sys.executable, '-c', "
+              "'import numpy, sys; print(sys.prefix)']\n"
+              "print(subprocess.run(cmd, capture_output=True, text=True).stdout.strip())\n")
+    out = subprocess.run([str(linked / "bin" / "python"), "-c", script], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[1], timeout=60)
+    assert out.stdout.strip() == str(linked), out.stderr
