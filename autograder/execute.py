@@ -19,7 +19,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, List, Unicode
+from traitlets import Bool, Dict, Enum, List, Unicode
 
 from . import agent, checker, forkserver, iopub, logs, rpc
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
@@ -63,6 +63,8 @@ class SandboxedExecute(OutputBudget, Execute):
     source_dir = Unicode("", help="the source notebooks (with hidden tests) the checker runs").tag(config=True)
     # output still arriving after a cell finished is the learner's flood, not a timeout: note it and go on
     raise_on_iopub_timeout = Bool(False).tag(config=True)
+    # the kernel's work is done and the sandbox is emptied after it: a graceful shutdown only polls for 0.1 s
+    shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)

@@ -27,8 +27,7 @@ from typing import Any, Iterable
 import nbformat
 from jupyter_client.provisioning import LocalProvisioner
 
-from . import zygote
-from . import memlimit
+from . import memlimit, zygote
 from .stderrlog import StderrTail
 from .jail import bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
 from .options import Limits
@@ -281,6 +280,15 @@ class ForkProvisioner(LocalProvisioner):
         self.process = ForkedKernel(self.template, pid)  # type: ignore[assignment]
         self.pid, self.pgid, self.cwd = pid, None, kwargs.get("cwd")
         return self.connection_info
+
+    async def kill(self, restart: bool = False) -> None:
+        """SIGKILL, then wait (at most 1 s) until the template reports the exit: the kernel manager checks right
+        after, and sleeps 0.1 s for each check that still finds the kernel alive."""
+        await super().kill(restart)
+        for _ in range(100):
+            if self.process is None or self.process.poll() is not None:
+                return
+            await asyncio.sleep(0.01)
 
     async def wait(self) -> int | None:
         """LocalProvisioner's wait, polling every 10 ms instead of 100 (a forked kernel's exit is quick)."""

@@ -16,6 +16,8 @@ checks that run in the kernel are judged by the kernel's execute reply, not by i
 from __future__ import annotations
 
 import ctypes
+import time
+from queue import Empty
 
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -62,6 +64,29 @@ class BoundedClient(AsyncKernelClient):
         self._monitor.linger = 0
         self._monitor.connect(address)
         return sock
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        """Ready once the kernel answers kernel_info and its output channel delivers. (jupyter_client's own
+        wait then idles 0.2 s to flush the output channel; nbclient skips output of other requests anyway.)"""
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:   # the reply's busy/idle status on the output channel: it is connected
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
     def dropped_connections(self) -> int:
         """How many times the output channel was cut since the last call (each cut loses the oversized
