@@ -218,7 +218,6 @@ def _cases() -> dict[str, tuple[str, dict]]:
              "plain_wrong_07": (NB7, {"repeat_kv": WRONG_REPEAT}),
              "plain_wrong_04": (NB4, {"head_contributions": WRONG_HC}),
              "plain_wrong_05": (NB5, {"mha_flops": WRONG_FLOPS}),
-             "plain_wrong_06": (NB6, {"ablate_heads": WRONG_ABLATE}),
              "t05_patches_torch": (NB5, {"mha_flops": TRICKS["patches_torch"] + WRONG_FLOPS}),
              "t06_patches_torch": (NB6, {"ablate_heads": TRICKS["patches_torch"] + TRICKS["patches_allclose"]
                                          + WRONG_ABLATE}),
@@ -299,7 +298,6 @@ def test_the_wrong_answers_lose_points_in_their_own_checks_only(graded):
     assert set(rows["plain_wrong_07"].failed) == {"check_repeat_kv"}
     assert set(rows["plain_wrong_04"].failed) == {"check_head_contributions"}
     assert set(rows["plain_wrong_05"].failed) == {"check_mha_flops"}
-    assert set(rows["plain_wrong_06"].failed) == {"check_ablate_heads"}
     assert rows["correct_01"].score == rows["correct_01"].max_score == 8.0
 
 
@@ -310,10 +308,22 @@ def test_there_are_at_least_20_tampering_submissions():
     assert len(TAMPERED) >= 20 and len({_cases()[s][0] for s in TAMPERED}) == 6
 
 
+#: notebook 06 is the slowest to grade: its plain wrong answer (the catalogue's ablate_token_rows) isn't graded
+#: again here; what it loses is known exactly: the points of its one check
+NO_PLAIN = {"06": "check_ablate_heads"}
+
+
 @pytest.mark.parametrize("student", TAMPERED)
 def test_tampering_scores_what_the_wrong_code_scores(graded, student):
     rows, _ = graded
-    plain, cheat = rows[_plain(student)], rows[student]
+    cheat = rows[student]
+    if student[1:3] in NO_PLAIN:
+        check = NO_PLAIN[student[1:3]]
+        lost = cheat.cells[check][1]
+        assert lost > 0 and set(cheat.failed) == {check}, cheat.failed
+        assert cheat.cells[check][0] == 0 and cheat.score == cheat.max_score - lost, (cheat.score, cheat.status)
+        return
+    plain = rows[_plain(student)]
     assert cheat.score == plain.score < plain.max_score, (cheat.score, cheat.status, cheat.failed)
     assert set(cheat.failed) == set(plain.failed), cheat.failed
 
