@@ -94,7 +94,8 @@ class Template:
                     self._exits[int(message["exit"])] = int(message["status"])
                 elif "ready" in message:
                     self._ready = True
-                else:
+                else:   # a new kernel may have the pid of one that exited before: forget that exit
+                    self._exits.pop(message.get("pid"), None)
                     self._replies[message.get("id")] = message
                 self._cond.notify_all()
         with self._cond:
@@ -203,8 +204,7 @@ _unstartable: set[tuple[Limits, tuple[str, ...]]] = set()
 
 
 def start(limits: Limits, preload: list[str]) -> Template:
-    """This process's template for these limits, started now (it imports in the background) unless
-    one is running."""
+    """This process's template for these limits, started now (importing in the background) unless running."""
     key = (limits, tuple(preload))
     current = _templates.get(key)
     if current is None or not current.alive:

@@ -4,7 +4,7 @@ It imports what the released notebooks import (numpy, matplotlib, torch, ...) an
 once, then forks one kernel per notebook, so that no kernel spends again the second of CPU that a
 fresh Python spends importing them. It never runs student code itself. Between two
 notebooks, `reset` SIGKILLs every other process of the sandbox's PID namespace (the kernel, its
-children, detached daemons) before the grader empties the work folder, so nothing of one student is
+children, detached daemons) and removes the SysV IPC objects of its IPC namespace before the grader empties the work folder, so nothing of one student is
 left for the next. It is not dumpable, so student code (same uid) can't ptrace it, read its memory or
 open its pipes; student code can kill or stop it, which the grader notices (no answer) and then
 replaces the whole sandbox.
@@ -22,6 +22,7 @@ import sys
 import time
 
 PR_SET_DUMPABLE = 4
+IPC_RMID = 0
 #: What a kernel imports while it starts (IPKernelApp.initialize: its shell, the debugger and pdb, the history
 #: database): imported here once, they cost a forked kernel nothing (about 0.08 s of CPU each otherwise).
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "pdb",
@@ -75,6 +76,22 @@ def _run_kernel(argv, cwd, control):
         code = stop.code if isinstance(stop.code, int) else 1
     finally:
         os._exit(code)
+
+
+def _remove_sysv_ipc():
+    """SysV shared memory, message queues and semaphores outlive the processes that made them: remove every
+    one in this sandbox's IPC namespace (all are this uid's). Returns those that could not be removed."""
+    libc, left = ctypes.CDLL(None, use_errno=True), []
+    remove = {"shm": lambda i: libc.shmctl(i, IPC_RMID, None), "msg": lambda i: libc.msgctl(i, IPC_RMID, None),
+              "sem": lambda i: libc.semctl(i, 0, IPC_RMID)}
+    for kind, rm in remove.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                ids = [int(row.split()[1]) for row in f.read().splitlines()[1:] if row.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        left += [f"{kind} {i}" for i in ids if rm(i) != 0]
+    return left
 
 
 def _others():
@@ -131,7 +148,8 @@ class Template:
         return {"ok": False}
 
     def reset(self, request):
-        """SIGKILL every other process here (kill(-1) skips init and the caller), until none is left."""
+        """SIGKILL every other process here (kill(-1) skips init and the caller), until none is left; then
+        remove the SysV IPC objects they left (shared memory would otherwise carry data to the next notebook)."""
         deadline = time.monotonic() + float(request.get("within", 5))
         while time.monotonic() < deadline:
             try:
@@ -140,8 +158,9 @@ class Template:
                 pass
             self.reap()
             left = _others()
-            if not left:
-                return {"ok": True}
+            if not left:   # nobody can attach to a segment now: remove what the notebook left in the namespace
+                left = _remove_sysv_ipc()
+                return {"ok": not left, "left": left}
             time.sleep(0.01)
         return {"ok": False, "left": left}
 

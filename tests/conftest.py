@@ -39,7 +39,8 @@ SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch",
 LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py", "tests/test_mixed_batch.py",
            "tests/test_attacks.py",
            "tests/test_forkserver.py", "tests/test_fake_cuda.py", "tests/test_grading_speed.py",
-           "tests/test_scheduler.py", "tests/test_bench.py", "tests/test_shard.py", "tests/test_nbexport.py"]
+           "tests/test_scheduler.py", "tests/test_bench.py", "tests/test_lifecycle_attacks.py", "tests/test_shard.py",
+           "tests/test_nbexport.py"]
 
 
 def pytest_xdist_make_scheduler(config, log):

@@ -178,3 +178,38 @@ def test_a_flood_on_stderr_is_kept_to_its_head_and_tail():
     text = tail.take()
     assert text.startswith("first words") and text.endswith("last words") and len(text) < 300, text[:400]
     assert "bytes left out" in text
+
+
+def test_a_new_kernel_with_the_pid_of_an_earlier_one_is_not_taken_for_dead():
+    """PIDs come round again in the template's sandbox (a notebook can run through them with threads). The exit
+    the template reported for an earlier kernel must not make a later kernel with the same pid look dead: that
+    student's notebook would stop at its first cell."""
+    import json
+    import os
+    import threading
+
+    class Running:   # the template process, as Template reads it: replies on stdout, never exiting
+        def __init__(self, fd: int) -> None:
+            self.stdout = os.fdopen(fd, "rb")
+
+        def poll(self):
+            return None
+
+    template = forkserver.Template.__new__(forkserver.Template)
+    read_end, write_end = os.pipe()
+    template.proc = Running(read_end)
+    template._cond, template._replies, template._exits = threading.Condition(), {}, {}
+    template._ready = template._dead = False
+    reader = threading.Thread(target=template._read, daemon=True)
+    reader.start()
+    for message in ({"ready": 1}, {"exit": 4242, "status": -9}, {"id": 7, "pid": 4242}):   # old kernel, new one
+        os.write(write_end, (json.dumps(message) + "\n").encode())
+    with template._cond:
+        assert template._cond.wait_for(lambda: 7 in template._replies, 5)
+    assert template.returncode(4242) is None, "the new kernel is running"
+    os.write(write_end, (json.dumps({"exit": 4242, "status": 0}) + "\n").encode())
+    with template._cond:
+        assert template._cond.wait_for(lambda: 4242 in template._exits, 5)
+    assert template.returncode(4242) == 0
+    os.close(write_end)
+    reader.join(5)

@@ -22,8 +22,8 @@ WRONG = "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"
 SHM_KEY = 0x4D484131   # the SysV key the planter leaves its secret under
 SECRET = "SECRET-LEFT-BY-A02"
 
-# What every other notebook of the batch looks for at its end: the planter's SysV segment (a leftover that no
-# reset removes: the template's sandbox keeps one IPC namespace for all the notebooks it forks).
+# What every other notebook of the batch looks for at its end: the planter's SysV segment, queue and semaphore
+# (the template's sandbox keeps one IPC namespace for all the notebooks it forks; its reset removes them).
 PROBE = r'''
 import ctypes as _ct
 _libc = _ct.CDLL(None)
@@ -32,7 +32,8 @@ _libc.shmat.argtypes = [_ct.c_int, _ct.c_void_p, _ct.c_int]
 _libc.shmat.restype = _ct.c_void_p
 _id = _libc.shmget(%d, 0, 0)
 print("LEFTOVER", _ct.string_at(_libc.shmat(_id, None, 0o10000), %d).decode() if _id >= 0 else None)
-''' % (SHM_KEY, len(SECRET))
+print("LEFTOVER_QUEUE", _libc.msgget(%d, 0) >= 0, "LEFTOVER_SEMAPHORE", _libc.semget(%d, 0, 0) >= 0)
+''' % (SHM_KEY, len(SECRET), SHM_KEY, SHM_KEY)
 
 # Output that would pass for the grader's, sent late: from a thread, while later cells and the checks run, and
 # after the last cell (nobody listens then, under the old lifecycle too).
@@ -84,7 +85,8 @@ libc.shmat.restype = ctypes.c_void_p
 shmid = libc.shmget(%d, 4096, 0o1000 | 0o666)   # IPC_CREAT; never removed (no IPC_RMID)
 ctypes.memmove(libc.shmat(shmid, None, 0), %r, %d)
 print("SHM planted", shmid)
-''' % (STARTUP, SHM_KEY, SECRET.encode(), len(SECRET))
+print("queue and semaphore planted", libc.msgget(%d, 0o1000 | 0o666), libc.semget(%d, 1, 0o1000 | 0o666))
+''' % (STARTUP, SHM_KEY, SECRET.encode(), len(SECRET), SHM_KEY, SHM_KEY)
 
 # Output that is only written at exit: a C stdio buffer (flushed by exit(), never by SIGKILL) and an atexit print.
 AT_EXIT = r'''
@@ -241,14 +243,17 @@ def test_nothing_planted_reaches_the_next_notebook(graded):
     assert ".ipython" not in tmp and "planted" not in tmp, tmp
 
 
-# HOLE (fails now): SysV shared memory outlives the notebook that made it. A kernel's segment (shmget without
-# IPC_RMID) stays in the template sandbox's IPC namespace: the reset between notebooks kills processes and empties
-# the work folder, but never removes IPC objects, so every later notebook forked by the same template (another
-# student's) can attach it and read what was left there. A segment also stays charged to the template's memory
-# group. Reproduction: a02_planter's cell leaves SECRET under key SHM_KEY; the next notebook of its worker prints
-# it in its PROBE cell ("LEFTOVER SECRET-LEFT-BY-A02").
+# Found by this attack, fixed: SysV shared memory outlived the notebook that made it. A kernel's segment (shmget
+# without IPC_RMID) stayed in the template sandbox's IPC namespace, which every notebook the template forks shares,
+# so a later notebook (another student's) could attach it and read what was left there, and it stayed charged to
+# the template's memory. The reset between notebooks now removes every SysV object (zygote._remove_sysv_ipc).
 def test_no_sysv_segment_survives_its_notebook(graded):
     results, out = graded
     saw = sorted(s for s, r in results.items() if s != "a02_planter"
                  and re.search(rf"^LEFTOVER {SECRET}$", _text(out, r), re.M))
     assert not saw, f"these notebooks read the SysV segment another student's notebook left: {saw}"
+    kept = sorted(s for s, r in results.items() if s != "a02_planter"
+                  and re.search(r"^LEFTOVER_QUEUE .*True", _text(out, r), re.M))
+    assert not kept, f"these notebooks found another student's SysV queue or semaphore: {kept}"
+    planted = re.search(r"^queue and semaphore planted (\d+) (\d+)$", _text(out, results["a02_planter"]), re.M)
+    assert planted, "the planter could not make them: this test would prove nothing"
