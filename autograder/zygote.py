@@ -4,8 +4,8 @@ It imports what the released notebooks import (numpy, matplotlib, torch, ...) an
 once, then forks one kernel per notebook, so that no kernel spends again the second of CPU that a
 fresh Python spends importing them. It never runs student code itself. Between two
 notebooks, `reset` SIGKILLs every other process of the sandbox's PID namespace (the kernel, its
-children, detached daemons) and removes the SysV IPC objects of its IPC namespace before the grader empties the work folder, so nothing of one student is
-left for the next. It is not dumpable, so student code (same uid) can't ptrace it, read its memory or
+children, detached daemons) and removes the SysV IPC objects of its IPC namespace, before the grader
+empties the work folder, so nothing of one student is left for the next. It is not dumpable, so student code (same uid) can't ptrace it, read its memory or
 open its pipes; student code can kill or stop it, which the grader notices (no answer) and then
 replaces the whole sandbox.
 
@@ -88,7 +88,10 @@ def _remove_sysv_ipc():
         try:
             with open(f"/proc/sysvipc/{kind}") as f:
                 ids = [int(row.split()[1]) for row in f.read().splitlines()[1:] if row.strip()]
-        except (OSError, ValueError, IndexError):
+        except OSError:   # no SysV IPC in this kernel: nothing to remove
+            continue
+        except (ValueError, IndexError):   # can't tell what is there: the grader replaces the whole sandbox
+            left.append(f"{kind}: unreadable")
             continue
         left += [f"{kind} {i}" for i in ids if rm(i) != 0]
     return left
