@@ -82,6 +82,36 @@ WRONG = [
                     "    heads = scores.softmax(dim=-1) @ V\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
          fails={"check_sdpa_mha_fused": "never calls F.scaled_dot_product_attention"}),
+    # a throw-away SDPA call on one query and one key satisfies a call counter; the attention is done by hand
+    dict(name="sdpa_decoy_call_on_a_slice_attention_by_hand",
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    F.scaled_dot_product_attention(Q[..., :1, :], K[..., :1, :], V[..., :1, :])\n"
+                    "    scores = Q @ K.transpose(-1, -2) / math.sqrt(Q.shape[-1])\n"
+                    "    if mask is not None:\n"
+                    "        scores = scores.masked_fill(~mask.unsqueeze(-3), float('-inf'))\n"
+                    "    heads = scores.softmax(-1) @ V\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "you called scaled_dot_product_attention on a slice, but computed the "
+                                        "attention yourself"}),
+    # SDPA called on everything, its result thrown away, the output computed by hand
+    dict(name="sdpa_full_call_discarded_attention_by_hand",
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    _ = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    scores = Q @ K.transpose(-1, -2) / math.sqrt(Q.shape[-1])\n"
+                    "    if m is not None:\n"
+                    "        scores = scores.masked_fill(~m, float('-inf'))\n"
+                    "    heads = scores.softmax(-1) @ V\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "you called scaled_dot_product_attention, but computed the attention "
+                                        "yourself"}),
+    # a 0/1 float mask: SDPA adds it to the scores (+1 for allowed keys, +0 for blocked ones), nothing is blocked
+    dict(name="sdpa_float_0_1_mask",
+         answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze(-3).float()")},
+         fails={"check_sdpa_mha": "a float attn_mask is added to the scores"}),
+    dict(name="sdpa_float_inverted_mask",
+         answers={"sdpa_mha": _sdpa(mask="(~mask).unsqueeze(-3).to(Q.dtype)")},
+         fails={"check_sdpa_mha": "a float attn_mask is added to the scores"}),
     # ---- mha_flops ----
     dict(name="flops_multiply_adds",
          answers={"mha_flops": _FLOPS + "    return 2 * batch * n * n * d_model + 4 * batch * n * d_model ** 2\n"},
@@ -128,6 +158,14 @@ WRONG = [
                                    "    for _ in range(repeat):\n        fn()\n"
                                    "    sync()\n    return (clock() - start) / repeat\n")},
          fails={"check_time_fn": "one duration per timed run"}),
+    # one clock reading around all the runs, the mean copied repeat times: no spread, not per-run durations
+    dict(name="time_block_mean_copied_per_run",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    start = clock()\n"
+                                   "    for _ in range(repeat):\n        fn()\n"
+                                   "    sync()\n"
+                                   "    return np.full(repeat, (clock() - start) / repeat)\n")},
+         fails={"check_time_fn": "timing all the runs as one block and returning its mean for every run"}),
     # ---- the question ----
     dict(name="answer_fused_is_linear",
          answers={"answer_plots": 'answer_plots = "D"\n'},
@@ -165,6 +203,36 @@ CORRECT = [
                     "    heads = [F.scaled_dot_product_attention(Q[..., i, :, :], K[..., i, :, :], V[..., i, :, :],\n"
                     "                                            attn_mask=m) for i in range(mha.num_heads)]\n"
                     "    return torch.cat(heads, dim=-1) @ mha.W_O\n"}),
+    dict(name="sdpa_mask_none_passthrough_uses_mha_attrs",   # own head split, mask[..., None, :, :]
+         answers={"sdpa_mha": _SDPA
+                  + "    B = query.shape[:-2]\n"
+                    "    def heads_of(x, W):\n"
+                    "        return (x @ W).reshape(*x.shape[:-1], mha.num_heads, mha.d_k).transpose(-3, -2)\n"
+                    "    Q, K, V = heads_of(query, mha.W_Q), heads_of(key, mha.W_K), heads_of(value, mha.W_V)\n"
+                    "    m = None if mask is None else mask[..., None, :, :]\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return heads.transpose(-3, -2).reshape(*B, query.shape[-2], -1) @ mha.W_O\n"}),
+    dict(name="sdpa_is_causal_for_a_causal_mask",   # section 10b: is_causal=True when the mask is the causal one
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    n_q, n_k = Q.shape[-2], K.shape[-2]\n"
+                    "    tril = torch.ones(n_q, n_k, dtype=torch.bool, device=Q.device).tril()\n"
+                    "    if mask is not None and n_q == n_k and mask.shape == tril.shape and torch.equal(mask, tril):\n"
+                    "        heads = F.scaled_dot_product_attention(Q, K, V, is_causal=True)\n"
+                    "    else:\n"
+                    "        m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "        heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"}),
+    dict(name="sdpa_loop_over_queries",        # one SDPA call per query row, over every key
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    rows = []\n"
+                    "    for i in range(Q.shape[-2]):\n"
+                    "        m = None if mask is None else mask[..., i:i + 1, :].unsqueeze(-3)\n"
+                    "        rows.append(F.scaled_dot_product_attention(Q[..., i:i + 1, :], K, V, attn_mask=m))\n"
+                    "    heads = torch.cat(rows, dim=-2)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"}),
+    dict(name="sdpa_einsum_output_projection",  # W_O applied per head with einsum, no merge
+         answers={"sdpa_mha": _sdpa(ret="torch.einsum('...hqd,hdm->...qm', heads, "
+                                        "mha.W_O.reshape(mha.num_heads, mha.d_k, -1))")}),
     dict(name="flops_by_parts",
          answers={"mha_flops": _FLOPS
                   + "    d_k = d_model // num_heads\n"
@@ -185,6 +253,15 @@ CORRECT = [
                                    "        t0 = clock()\n        fn()\n        sync()\n        t1 = clock()\n"
                                    "        durations.append(t1 - t0)\n"
                                    "    return durations\n")}),
+    dict(name="time_fn_perf_counter_ns_style_list_comprehension",
+         answers={"time_fn": _time("    [fn() for _ in range(warmup)]\n"
+                                   "    def one():\n"
+                                   "        sync()\n"
+                                   "        t = clock()\n"
+                                   "        fn()\n"
+                                   "        sync()\n"
+                                   "        return clock() - t\n"
+                                   "    return np.array([one() for _ in range(repeat)], dtype=np.float64)\n")}),
     dict(name="answer_lowercase",
          answers={"answer_plots": "answer_plots = 'b'\n"}),
 ]

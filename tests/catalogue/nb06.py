@@ -66,6 +66,23 @@ WRONG = [
                   "            out[..., i, :] = 0   # a row is a token, not a head\n"
                   "    return out\n"},
          fails={"check_ablate_heads": "you zeroed a token"}),
+    # pitfall 1 of notebook 01: floor division instead of head_dim, no divisibility check
+    dict(name="ablate_floor_division_no_divisibility_check",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = [bool(k) for k in keep]\n"
+                  "    d_k = concat.shape[-1] // len(keep)\n"
+                  "    out = concat.clone()\n"
+                  "    for i, k in enumerate(keep):\n"
+                  "        if not k:\n"
+                  "            out[..., i * d_k:(i + 1) * d_k] = 0\n"
+                  "    return out\n"},
+         fails={"check_ablate_heads": "d_model=5 must be divisible by the number of heads len(keep)=2"}),
+    dict(name="ablate_floor_division_crashes_on_broadcast",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+                  "    d_k = concat.shape[-1] // len(keep)\n"
+                  "    return concat * keep.repeat_interleave(d_k).to(concat.dtype)\n"},
+         fails={"check_ablate_heads": "d_model=5 is not divisible by len(keep)=2, so raise ValueError"}),
     # ---- Exercise 2: without_heads ----
     dict(name="without_heads_after_W_O",
          answers={"without_heads": _without("pruned.W_O.mul_(mask[None, :])   # columns: after W_O")},
@@ -107,6 +124,15 @@ WRONG = [
                   "    keep[np.argsort(importance)[-num_keep:]] = True\n"
                   "    return keep\n"},
          fails={"check_prune_mask": "num_keep = 0"}),
+    # a threshold keeps every head tied with the num_keep-th largest importance: more than num_keep heads
+    dict(name="prune_threshold_keeps_ties",
+         answers={"prune_mask": _PRUNE
+                  + "    importance = np.asarray(importance, dtype=float)\n"
+                  "    if num_keep == 0:\n"
+                  "        return np.zeros(len(importance), dtype=bool)\n"
+                  "    threshold = np.sort(importance)[-num_keep]\n"
+                  "    return importance >= threshold\n"},
+         fails={"check_prune_mask": "keep exactly num_keep heads, even when importances are tied"}),
     # ---- Exercise 5: the question on the heads-vs-accuracy plot ----
     dict(name="many_heads_more_weights",
          answers={"many_heads_question": _MCQ.format("A")},
@@ -119,7 +145,9 @@ WRONG = [
 CORRECT = [
     dict(name="ablate_loop_over_heads_with_clone",
          answers={"ablate_heads": _ABLATE
-                  + "    d_k = concat.shape[-1] // len(keep)\n"
+                  + "    if concat.shape[-1] % len(keep):\n"
+                  "        raise ValueError('d_model must be divisible by the number of heads')\n"
+                  "    d_k = concat.shape[-1] // len(keep)\n"
                   "    out = concat.clone()\n"
                   "    for i in range(len(keep)):\n"
                   "        if not bool(keep[i]):\n"
@@ -129,7 +157,7 @@ CORRECT = [
          answers={"ablate_heads": _ABLATE
                   + "    h = len(keep)\n"
                   "    k = torch.tensor([float(bool(x)) for x in keep], dtype=concat.dtype)\n"
-                  "    per_head = concat.unflatten(-1, (h, concat.shape[-1] // h))   # (..., n, h, d_k)\n"
+                  "    per_head = concat.unflatten(-1, (h, head_dim(concat.shape[-1], h)))   # (..., n, h, d_k)\n"
                   "    return (per_head * k[:, None]).flatten(-2)\n"}),
     dict(name="without_heads_zero_value_columns",
          answers={"without_heads": _without("pruned.W_V.mul_(mask[None, :])   # no value, no output")}),
@@ -150,6 +178,31 @@ CORRECT = [
          answers={"prune_mask": _PRUNE
                   + "    order = sorted(range(len(importance)), key=lambda i: float(importance[i]), reverse=True)\n"
                   "    return np.array([i in order[:num_keep] for i in range(len(importance))])\n"}),
+    dict(name="ablate_torch_where",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = torch.as_tensor(list(map(bool, keep)))\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    cols = keep.repeat_interleave(d_k).to(concat.device)\n"
+                  "    return torch.where(cols, concat, torch.zeros_like(concat))\n"}),
+    dict(name="prune_argsort_descending_stable",   # ties: the lower index is kept
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.asarray(importance, dtype=float)\n"
+                  "    order = np.argsort(-imp, kind='stable')\n"
+                  "    keep = np.zeros(imp.shape, dtype=bool)\n"
+                  "    keep[order[:num_keep]] = True\n"
+                  "    return keep\n"}),
+    dict(name="prune_torch_topk",                  # ties: whichever topk picks
+         answers={"prune_mask": _PRUNE
+                  + "    imp = torch.as_tensor(np.asarray(importance, dtype=float))\n"
+                  "    keep = torch.zeros(len(imp), dtype=torch.bool)\n"
+                  "    keep[torch.topk(imp, num_keep).indices] = True\n"
+                  "    return keep.numpy()\n"}),
+    dict(name="prune_rank_below_num_keep",         # rank of each head by descending importance, ties by index
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.asarray(importance, dtype=float)\n"
+                  "    rank = np.empty(len(imp), dtype=int)\n"
+                  "    rank[np.lexsort((np.arange(len(imp)), -imp))] = np.arange(len(imp))\n"
+                  "    return rank < num_keep\n"}),
     dict(name="many_heads_lower_case",
          answers={"many_heads_question": _MCQ.format(" b ")}),
 ]

@@ -144,6 +144,23 @@ WRONG = [
                   "    w = (q @ K_all.transpose(-1, -2)).softmax(dim=-1)\n"
                   "    return w @ V_all, (K, V)\n"},
          fails={"check_kv_cache": "not divided by sqrt(d_k)", "check_kv_cache_gqa": "not divided by sqrt(d_k)"}),
+    # pitfall 2: divides by sqrt(num_heads * d_k) = sqrt(d_model)
+    dict(name="kv_cache_sqrt_d_model",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    r = q.shape[-3] // K.shape[-3]\n"
+                  "    K_all, V_all = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    d_model = q.shape[-3] * q.shape[-1]\n"
+                  "    w = (q @ K_all.transpose(-1, -2) / math.sqrt(d_model)).softmax(-1)\n"
+                  "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "you scaled by sqrt(d_model)", "check_kv_cache_gqa": "you scaled by sqrt(d_model)"}),
+    # divides by the square root of the number of cached keys
+    dict(name="kv_cache_sqrt_n",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    r = q.shape[-3] // K.shape[-3]\n"
+                  "    K_all, V_all = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    w = (q @ K_all.transpose(-1, -2) / math.sqrt(K_all.shape[-2])).softmax(-1)\n"
+                  "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "you scaled by sqrt(n)", "check_kv_cache_gqa": "you scaled by sqrt(n)"}),
     dict(name="kv_cache_tiled_heads",
          answers={"cached_attention": _KV + _KV_APPEND +
                   "    r = q.shape[-3] // K.shape[-3]\n"
@@ -217,6 +234,20 @@ CORRECT = [
                   "    s = torch.einsum('...grqd,...gkd->...grqk', qg, K) / d_k ** 0.5\n"
                   "    o = torch.einsum('...grqk,...gkd->...grqd', s.softmax(-1), V)\n"
                   "    return o.reshape(*batch, h, one, d_k), (K, V)\n"}),
+    dict(name="kv_cache_sdpa_after_repeat",
+         answers={"cached_attention": _KV + _KV_APPEND +
+                  "    r = q.shape[-3] // K.shape[-3]\n"
+                  "    K_all, V_all = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    return F.scaled_dot_product_attention(q, K_all, V_all), (K, V)\n"}),
+    dict(name="lm_loss_k_dim_cross_entropy",
+         answers={"lm_loss": _LOSS + "    return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:])\n"}),
+    dict(name="sample_count_cdf_le_u",
+         answers={"sample_next": _SAMPLE +
+                  "    if temperature == 0:\n"
+                  "        return logits.argmax(-1)\n"
+                  "    cdf = torch.softmax(logits / temperature, -1).cumsum(-1)\n"
+                  "    u = torch.as_tensor(u, dtype=cdf.dtype)\n"
+                  "    return (cdf <= u[..., None]).sum(-1).clamp(max=logits.shape[-1] - 1)\n"}),
     dict(name="count_by_shapes",
          answers={"count_parameters": _COUNT +
                   "    g = num_kv_heads or num_heads\n"
