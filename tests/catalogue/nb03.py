@@ -64,6 +64,22 @@ WRONG = [
     dict(name="recover_split_then_index_axis_0",
          answers={"recover_head": _RECOVER + "    return split_heads(concat, num_heads)[i]\n"},
          fails={"check_recover_head": "batch axis"}),
+    # pitfall 1: floor division instead of head_dim; recover_head(concat of width 7, 2, 0) silently returns 3 columns
+    dict(name="recover_floor_division_no_divisibility_check",
+         answers={"recover_head": _RECOVER + "    d_k = concat.shape[-1] // num_heads\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "recover_head(C of shape (4, 7), 2, 0) returned an array of shape (4, 3) instead "
+                                      "of raising ValueError: d_model = 7 is not divisible by num_heads = 2"}),
+    dict(name="recover_int_true_division",
+         answers={"recover_head": _RECOVER + "    d_k = int(concat.shape[-1] / num_heads)\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "is not divisible by num_heads"}),
+    dict(name="recover_assert_instead_of_value_error",
+         answers={"recover_head": _RECOVER + "    assert concat.shape[-1] % num_heads == 0, 'd_model must be divisible by num_heads'\n"
+                                  "    d_k = concat.shape[-1] // num_heads\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "raised AssertionError: d_model must be divisible by num_heads. It should raise "
+                                      "ValueError, because d_model = 7 is not divisible by num_heads = 2"}),
     # ---- sum_matrix ----
     dict(name="sum_matrix_transposed",
          answers={"sum_matrix": _SUM + "    return np.tile(np.eye(d_k), (1, num_heads))\n"},
@@ -112,6 +128,27 @@ CORRECT = [
          answers={"recover_head": _RECOVER + "    return split_heads(concat, num_heads)[..., i, :, :]\n",
                   "sum_matrix": _SUM + "    return np.vstack([np.eye(d_k)] * num_heads)\n",
                   "question_sum": "answer = ' b '\n"}),
+    dict(name="recover_np_split",
+         answers={"recover_head": _RECOVER + "    return np.split(concat, num_heads, axis=-1)[i]\n"}),
+    dict(name="recover_own_value_error",
+         answers={"recover_head": _RECOVER + "    d_model = concat.shape[-1]\n"
+                                  "    if d_model % num_heads:\n"
+                                  "        raise ValueError(f'{d_model} columns do not split into {num_heads} heads')\n"
+                                  "    d_k = d_model // num_heads\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"}),
+    dict(name="recover_reshape_loop_free",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat.reshape(*concat.shape[:-1], num_heads, d_k)[..., i, :]\n"}),
+    dict(name="recover_np_take",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return np.take(concat, np.arange(i * d_k, (i + 1) * d_k), axis=-1)\n"}),
+    dict(name="combine_heads_torch_style_transpose_flatten_numpy",
+         answers={"combine_heads": "def combine_heads(H):\n"
+                                   "    H = np.asarray(H)\n"
+                                   "    return H.swapaxes(-3, -2).reshape(H.shape[:-3] + (H.shape[-2], H.shape[-3] * H.shape[-1]))\n"}),
+    dict(name="sum_matrix_float32_blocks",
+         answers={"sum_matrix": "def sum_matrix(num_heads, d_k):\n"
+                                "    return np.concatenate([np.eye(d_k, dtype=np.float32)] * num_heads, axis=0)\n"}),
     dict(name="sum_matrix_kron_int",
          answers={"sum_matrix": _SUM + "    return np.kron(np.ones((num_heads, 1), dtype=int), np.eye(d_k, dtype=int))\n"}),
 ]
