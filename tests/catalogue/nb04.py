@@ -58,14 +58,13 @@ _MODULE = (
     "        if mask is not None:\n"
     "            scores = scores.masked_fill({fill}, float('-inf'))\n"
     "        weights = scores.softmax(dim=-1)\n"
-    "        out = (weights @ V).transpose(-3, -2).flatten(-2)\n"
-    "        return out @ self.W_O, {weights}\n"
+    "        return {out}, {weights}\n"
 )
 
 
 def _module(d_k="head_dim(d_model, num_heads)", init="torch.randn(d_model, d_model) * scale", root="self.d_k",
-            fill="~mask.unsqueeze(-3)", weights="weights"):
-    return _MODULE.format(d_k=d_k, init=init, root=root, fill=fill, weights=weights)
+            fill="~mask.unsqueeze(-3)", weights="weights", out="(weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O"):
+    return _MODULE.format(d_k=d_k, init=init, root=root, fill=fill, weights=weights, out=out)
 
 
 WRONG = [
@@ -103,7 +102,18 @@ WRONG = [
          fails={"check_mha_mask": 'the output should have shape (n, d_model) = (4,', "check_mha_values": 'with 3 queries the output should have shape', "check_mha_shapes": "summed, not concatenated"}),
     dict(name="mha_heads_summed_then_projected",
          answers={"multi_head_attention": _mha(ret="heads.sum(axis=-3) @ W_O[:heads.shape[-1]], weights")},
-         fails={"check_mha_mask": 'with a causal mask the first output row should', "check_mha_shapes": 'with a batch of 2, n_q=5 queries and n_k=7', "check_mha_values": "summed, not concatenated"}),
+         fails={"check_mha_mask": 'with a causal mask the first output row should be X[0] @ W_V @ W_O, but yours is the heads summed', "check_mha_shapes": 'with a batch of 2, n_q=5 queries and n_k=7', "check_mha_values": "summed, not concatenated"}),
+    dict(name="mha_heads_averaged_then_projected",
+         answers={"multi_head_attention": _mha(ret="heads.mean(axis=-3) @ W_O[:heads.shape[-1]], weights")},
+         fails={"check_mha_mask": "yours is the heads summed (or averaged), not concatenated",
+                "check_mha_shapes": "the heads were averaged (summed and divided by num_heads), not concatenated",
+                "check_mha_values": "the heads were averaged (summed and divided by num_heads), not concatenated"}),
+    # the heads summed, then the whole W_O: the shapes don't fit
+    dict(name="mha_heads_summed_crash",
+         answers={"multi_head_attention": _mha(ret="heads.sum(axis=-3) @ W_O, weights")},
+         fails={"check_mha_shapes": "concatenate them with combine_heads, don't sum them",
+                "check_mha_values": "concatenate the heads with combine_heads (don't sum them)",
+                "check_mha_mask": "Make the checks above pass first"}),
     dict(name="mha_forgot_W_O",
          answers={"multi_head_attention": _mha(ret="combine_heads(heads), weights")},
          fails={"check_mha_mask": 'with a causal mask the first output row should', "check_mha_shapes": 'with a batch of 2, n_q=5 queries and n_k=7', "check_mha_values": "forgot W_O"}),
@@ -209,6 +219,21 @@ WRONG = [
     dict(name="module_zero_init",
          answers={"MultiHeadAttention": _module(init="torch.zeros(d_model, d_model)")},
          fails={"check_module_init": "all zeros"}),
+    # the heads summed (or averaged) instead of concatenated, then projected with W_O's first d_k rows (right shape)
+    dict(name="module_heads_summed_then_projected",
+         answers={"MultiHeadAttention": _module(out="(weights @ V).sum(-3) @ self.W_O[:self.d_k]")},
+         fails={"check_module_forward": "the heads were summed, not concatenated",
+                "check_module_mask": "with a causal mask the heads were summed, not concatenated"}),
+    dict(name="module_heads_averaged_then_projected",
+         answers={"MultiHeadAttention": _module(out="(weights @ V).mean(-3) @ self.W_O[:self.d_k]")},
+         fails={"check_module_forward": "the heads were averaged (summed and divided by num_heads), not concatenated",
+                "check_module_mask": "with a causal mask the heads were averaged"}),
+    # the heads summed, then the whole W_O: the shapes don't fit
+    dict(name="module_heads_summed_crash",
+         answers={"MultiHeadAttention": _module(out="(weights @ V).sum(-3) @ self.W_O")},
+         fails={"check_module_forward": "concatenate the heads (don't sum them: a sum has only d_k columns)",
+                "check_module_mask": "if the check above fails too, fix that first",
+                "check_module_grad": "Make the checks above pass first"}),
     # ---- padding_mask ----
     dict(name="padding_torch_convention_true_means_ignore",
          answers={"padding_mask": _PAD + "    return np.arange(n) >= np.asarray(lengths)[:, None, None]\n"},
@@ -325,6 +350,80 @@ CORRECT = [
                   "            out = out + (w @ v) @ self.W_O[c, :]\n"
                   "            weights.append(w)\n"
                   "        return out, torch.stack(weights, dim=-3)\n"}),
+    # per-head row blocks of W_O, summed (that is the concatenation times W_O), in float32, with einsum
+    dict(name="module_per_head_W_O_blocks_summed_float32",
+         answers={"MultiHeadAttention":
+                  "class MultiHeadAttention(nn.Module):\n"
+                  "    def __init__(self, d_model, num_heads):\n"
+                  "        super().__init__()\n"
+                  "        self.num_heads = num_heads\n"
+                  "        self.d_k = head_dim(d_model, num_heads)\n"
+                  "        for name in ('W_Q', 'W_K', 'W_V', 'W_O'):\n"
+                  "            w = torch.empty(d_model, d_model)\n"
+                  "            nn.init.xavier_uniform_(w)\n"
+                  "            setattr(self, name, nn.Parameter(w))\n"
+                  "    def split(self, x):\n"
+                  "        return x.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)\n"
+                  "    def forward(self, query, key, value, mask=None):\n"
+                  "        Q, K, V = self.split(query @ self.W_Q), self.split(key @ self.W_K), self.split(value @ self.W_V)\n"
+                  "        s = torch.einsum('...hqd,...hkd->...hqk', Q, K) * self.d_k ** -0.5\n"
+                  "        if mask is not None:\n"
+                  "            s = torch.where(mask[..., None, :, :], s, torch.finfo(s.dtype).min)\n"
+                  "        w = torch.softmax(s, dim=-1)\n"
+                  "        H = w @ V\n"
+                  "        d = self.d_k\n"
+                  "        out = sum(H[..., i, :, :] @ self.W_O[i * d:(i + 1) * d] for i in range(self.num_heads))\n"
+                  "        return out, w\n"}),
+    # the NumPy function computed in torch (float64) or in float32: float32's rounding is no mistake
+    dict(name="mha_torch_float64_inside",
+         answers={"multi_head_attention": _MHA
+                  + "    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))\n"
+                    "    q, k, v = t(query) @ t(W_Q), t(key) @ t(W_K), t(value) @ t(W_V)\n"
+                    "    h = num_heads\n"
+                    "    d_k = head_dim(q.shape[-1], h)\n"
+                    "    Q, K, V = (x.unflatten(-1, (h, d_k)).transpose(-3, -2) for x in (q, k, v))\n"
+                    "    s = Q @ K.transpose(-1, -2) / math.sqrt(d_k)\n"
+                    "    if mask is not None:\n"
+                    "        s = s.masked_fill(~torch.as_tensor(np.asarray(mask)).unsqueeze(-3), float('-inf'))\n"
+                    "    w = s.softmax(-1)\n"
+                    "    out = (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O)\n"
+                    "    return out.numpy(), w.numpy()\n"}),
+    dict(name="mha_float32_numpy",
+         answers={"multi_head_attention": _MHA
+                  + "    f = lambda a: np.asarray(a, dtype=np.float32)\n"
+                    "    Q = split_heads(f(query) @ f(W_Q), num_heads)\n"
+                    "    K = split_heads(f(key) @ f(W_K), num_heads)\n"
+                    "    V = split_heads(f(value) @ f(W_V), num_heads)\n"
+                    "    m = None if mask is None else np.expand_dims(mask, -3)\n"
+                    "    heads, w = scaled_dot_product_attention(Q, K, V, m)\n"
+                    "    return combine_heads(heads) @ f(W_O), w\n"}),
+    dict(name="mha_float32_torch_cast_back_to_float64",
+         answers={"multi_head_attention": _MHA
+                  + "    t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))\n"
+                    "    q, k, v = t(query) @ t(W_Q), t(key) @ t(W_K), t(value) @ t(W_V)\n"
+                    "    d_k = q.shape[-1] // num_heads\n"
+                    "    Q, K, V = (x.unflatten(-1, (num_heads, d_k)).transpose(-3, -2) for x in (q, k, v))\n"
+                    "    s = Q @ K.transpose(-1, -2) / d_k ** 0.5\n"
+                    "    if mask is not None:\n"
+                    "        s = s.masked_fill(~torch.as_tensor(np.asarray(mask)).unsqueeze(-3), float('-inf'))\n"
+                    "    w = s.softmax(-1)\n"
+                    "    out = (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O)\n"
+                    "    return out.double().numpy(), w.double().numpy()\n"}),
+    dict(name="mha_float32_loop_over_heads_einsum_minus_1e9",
+         answers={"multi_head_attention": _MHA
+                  + "    f = lambda a: np.asarray(a, dtype=np.float32)\n"
+                    "    query, key, value, W_Q, W_K, W_V, W_O = map(f, (query, key, value, W_Q, W_K, W_V, W_O))\n"
+                    "    d = head_dim(W_Q.shape[0], num_heads)\n"
+                    "    out, ws = 0, []\n"
+                    "    for i in range(num_heads):\n"
+                    "        c = slice(i * d, (i + 1) * d)\n"
+                    "        s = np.einsum('...qd,...kd->...qk', query @ W_Q[:, c], key @ W_K[:, c]) / np.float32(np.sqrt(d))\n"
+                    "        if mask is not None:\n"
+                    "            s = np.where(mask, s, np.float32(-1e9))\n"
+                    "        w = softmax(s)\n"
+                    "        out = out + (w @ (value @ W_V[:, c])) @ W_O[c]\n"
+                    "        ws.append(w)\n"
+                    "    return out, np.stack(ws, axis=-3)\n"}),
     dict(name="padding_loop_over_sentences",
          answers={"padding_mask": _PAD + "    mask = np.zeros((len(lengths), 1, n), dtype=bool)\n"
                   "    for b, length in enumerate(lengths):\n"

@@ -36,6 +36,11 @@ WRONG = [
                                 "num_kv_heads={num_kv_heads}')\n"
                                 "    return num_heads // num_kv_heads\n"},
          fails={"check_group_size": "before dividing"}),
+    dict(name="group_size_message_without_numbers",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError('num_heads must be divisible by num_kv_heads')\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "the message should name both numbers, 8 and 3"}),
     dict(name="repeat_kv_tile",
          answers={"repeat_kv": _REPEAT + "    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"},
          fails={"check_repeat_kv": "np.tile"}),
@@ -75,6 +80,43 @@ WRONG = [
                   "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
                   "    return combine_heads(heads) @ W_O, weights\n"},
          fails={"check_gqa_masked": "give the mask a head axis"}),
+    # the query heads' outputs summed (or averaged), then projected with W_O's first d_k rows (right shape)
+    dict(name="gqa_heads_summed_then_projected",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return heads.sum(axis=-3) @ W_O[:Q.shape[-1]], weights\n"},
+         fails={"check_gqa": "The outputs of the query heads were summed, not concatenated",
+                "check_gqa_masked": "The outputs of the query heads were summed, not concatenated"}),
+    dict(name="gqa_heads_averaged_then_projected",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return heads.mean(axis=-3) @ W_O[:Q.shape[-1]], weights\n"},
+         fails={"check_gqa": "The outputs of the query heads were averaged, not concatenated",
+                "check_gqa_masked": "The outputs of the query heads were averaged, not concatenated"}),
+    # the query heads' outputs summed, then the whole W_O: the shapes don't fit
+    dict(name="gqa_heads_summed_crash",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return heads.sum(axis=-3) @ W_O, weights\n"},
+         fails={"check_gqa": "The outputs of the query heads were summed, not concatenated",
+                "check_gqa_masked": "The outputs of the query heads were summed, not concatenated"}),
+    # no group_size: r = num_heads // num_kv_heads, and a num_kv_heads that doesn't divide fails on the shapes
+    dict(name="gqa_without_group_size",
+         answers={"grouped_query_attention": _GQA
+                  + "    r = num_heads // num_kv_heads\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
+         fails={"check_gqa": "failed on the shapes"}),
     dict(name="kv_cache_without_factor_2",
          answers={"kv_cache_bytes": _KV + "    return batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
          fails={"check_kv_cache_bytes": "factor 2"}),
@@ -101,6 +143,19 @@ CORRECT = [
                                 "        raise ValueError(f'num_heads ({num_heads}) is not divisible by "
                                 "num_kv_heads ({num_kv_heads})')\n"
                                 "    return r\n"}),
+    # a correct ValueError in other words than "divisible"
+    dict(name="group_size_message_divide_evenly",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1:\n"
+                                "        raise ValueError(f'num_kv_heads must be at least 1, got {num_kv_heads}')\n"
+                                "    if num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_kv_heads={num_kv_heads} must divide num_heads={num_heads} evenly')\n"
+                                "    return num_heads // num_kv_heads\n"}),
+    dict(name="group_size_message_multiple",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1:\n"
+                                "        raise ValueError(f'need at least one key/value head, got {num_kv_heads}')\n"
+                                "    if num_heads % num_kv_heads != 0:\n"
+                                "        raise ValueError(f'num_heads ({num_heads}) must be a multiple of num_kv_heads ({num_kv_heads})')\n"
+                                "    return num_heads // num_kv_heads\n"}),
     dict(name="repeat_kv_fancy_index",
          answers={"repeat_kv": _REPEAT + "    idx = np.arange(K.shape[-3] * n_rep) // n_rep\n"
                                          "    return K[..., idx, :, :]\n"}),
@@ -131,6 +186,39 @@ CORRECT = [
                   "    heads = heads.reshape(*heads.shape[:-4], h, n_q, d_k)\n"
                   "    weights = weights.reshape(*weights.shape[:-4], h, n_q, n_k)\n"
                   "    return combine_heads(heads) @ W_O, weights\n"}),
+    dict(name="gqa_grouped_broadcast_no_repeat",
+         answers={"grouped_query_attention": _GQA
+                  + "    r = group_size(num_heads, num_kv_heads)\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = split_heads(key @ W_K, num_kv_heads)\n"
+                    "    V = split_heads(value @ W_V, num_kv_heads)\n"
+                    "    *b, h, n_q, d_k = Q.shape\n"
+                    "    Qg = Q.reshape(*b, num_kv_heads, r, n_q, d_k)\n"
+                    "    Kg, Vg = K[..., :, None, :, :], V[..., :, None, :, :]\n"
+                    "    m = None if mask is None else np.expand_dims(np.expand_dims(mask, -3), -3)\n"
+                    "    heads, w = scaled_dot_product_attention(Qg, Kg, Vg, m)\n"
+                    "    heads = heads.reshape(*b, h, n_q, d_k)\n"
+                    "    w = w.reshape(*b, h, n_q, w.shape[-1])\n"
+                    "    return combine_heads(heads) @ W_O, w\n"}),
+    # each query head's output times its own row block of W_O, summed: the same as combine_heads(heads) @ W_O
+    dict(name="gqa_per_head_W_O_blocks_summed",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    d_k = heads.shape[-1]\n"
+                  "    out = sum(heads[..., j, :, :] @ W_O[j * d_k:(j + 1) * d_k] for j in range(num_heads))\n"
+                  "    return out, weights\n"}),
+    # its own check instead of group_size's, in its own words
+    dict(name="gqa_own_divisibility_error",
+         answers={"grouped_query_attention": _GQA
+                  + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                    "        raise ValueError(f'{num_kv_heads} key/value heads cannot be shared by {num_heads} query heads')\n"
+                    "    r = num_heads // num_kv_heads\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
     dict(name="kv_cache_per_token_first",
          answers={"kv_cache_bytes": _KV + "    per_token_per_layer = 2 * num_kv_heads * d_k * bytes_per_value  # K and V\n"
                                           "    return per_token_per_layer * num_layers * n * batch\n"}),
