@@ -295,6 +295,6 @@ class SandboxedExecute(OutputBudget, Execute):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if any(o.get("ename") == "MemoryError" for o in errors):
                 self._stop(cell, index, f"ran out of memory (limit {self.sandbox_limits.memory_mb} MiB)")
-        if self.kc is not None:
+        if self.kc is not None and not self._fatal:   # a stopped kernel's channel closes: that is no lost output
             self._note_lost_output(cell)
         return cell, resources

@@ -120,6 +120,17 @@ def test_a_memory_bomb_scores_zero(hostile, student):
 
 
 @needs_bwrap
+def test_a_stopped_kernel_is_not_called_a_flood_of_output(hostile):
+    """Killing a kernel closes its output channel; the page must not tell the learner they sent too much output."""
+    rows, out, _, _, _ = hostile
+    stopped = [s for s in ("a_infinite_loop", "c_memory_bomb", "d_os_exit", "e_segfault", "f_fork_bomb") if s in rows]
+    for student in stopped:
+        page = (out / rows[student].feedback).read_text()
+        assert "the kernel was stopped" in page, student
+        assert "[output lost" not in page, student
+
+
+@needs_bwrap
 def test_filling_the_disk_stops_the_notebook(hostile):
     _zero(hostile[0]["l_fills_disk"], "head_dim filled its work folder (more than 64 MiB written)")
 
