@@ -256,6 +256,16 @@ WRONG = [
     dict(name="padding_ints_not_booleans",
          answers={"padding_mask": _PAD + "    return (np.arange(n) < np.asarray(lengths)[:, None, None]).astype(int)\n"},
          fails={"check_padding_mask": "should be boolean"}),
+    # computed in torch and returned as torch tensors (accepted), but the mask is ignored: still named
+    dict(name="mha_torch_tensors_mask_ignored",
+         answers={"multi_head_attention": _MHA
+                  + "    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)\n"
+                    "    d_k = W_Q.shape[0] // num_heads\n"
+                    "    sp = lambda x: x.unflatten(-1, (num_heads, d_k)).transpose(-3, -2)\n"
+                    "    Q, K, V = sp(t(query) @ t(W_Q)), sp(t(key) @ t(W_K)), sp(t(value) @ t(W_V))\n"
+                    "    w = (Q @ K.transpose(-1, -2) / d_k ** 0.5).softmax(-1)\n"
+                    "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"},
+         fails={"check_mha_mask": "the mask is ignored"}),
 ]
 
 CORRECT = [
@@ -434,4 +444,28 @@ CORRECT = [
                   "    return (torch.arange(n) < lengths[:, None]).unsqueeze(1)\n"}),
     dict(name="padding_expand_dims_of_2d_mask",
          answers={"padding_mask": _PAD + "    return np.expand_dims(np.arange(n)[None, :] < np.array(lengths)[:, None], axis=1)\n"}),
+    # computed in torch and returned as torch tensors, not converted to NumPy: the values are what is graded
+    dict(name="mha_returns_torch_float32",
+         answers={"multi_head_attention": _MHA
+                  + "    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)\n"
+                    "    d_k = W_Q.shape[0] // num_heads\n"
+                    "    sp = lambda x: x.unflatten(-1, (num_heads, d_k)).transpose(-3, -2)\n"
+                    "    Q, K, V = sp(t(query) @ t(W_Q)), sp(t(key) @ t(W_K)), sp(t(value) @ t(W_V))\n"
+                    "    m = None if mask is None else torch.as_tensor(np.asarray(mask)).unsqueeze(-3)\n"
+                    "    s = Q @ K.transpose(-1, -2) / d_k ** 0.5\n"
+                    "    if m is not None:\n"
+                    "        s = s.masked_fill(~m, float('-inf'))\n"
+                    "    w = s.softmax(-1)\n"
+                    "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"}),
+    dict(name="mha_returns_torch_float64_via_nn_functional",
+         answers={"multi_head_attention": _MHA
+                  + "    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))\n"
+                    "    d_k = W_Q.shape[0] // num_heads\n"
+                    "    sp = lambda x: x.unflatten(-1, (num_heads, d_k)).transpose(-3, -2)\n"
+                    "    Q, K, V = sp(t(query) @ t(W_Q)), sp(t(key) @ t(W_K)), sp(t(value) @ t(W_V))\n"
+                    "    s = Q @ K.transpose(-1, -2) / d_k ** 0.5\n"
+                    "    if mask is not None:\n"
+                    "        s = s.masked_fill(~torch.from_numpy(np.asarray(mask)).unsqueeze(-3), float('-inf'))\n"
+                    "    w = torch.nn.functional.softmax(s, dim=-1)\n"
+                    "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"}),
 ]

@@ -176,6 +176,40 @@ WRONG = [
     dict(name="answer_not_a_letter",
          answers={"answer_plots": "answer_plots = 2\n"},
          fails={"check_answer_plots": "one of the letters"}),
+    # one clock around all the runs, sync() after each run, the block mean given to every run: on a pretend GPU
+    # whose runs all took the same time this was exact; the check's runs differ (1.002, 1.005, 1.003 s)
+    dict(name="time_block_mean_sync_each_run",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    start = clock()\n"
+                                   "    for _ in range(repeat):\n        fn()\n        sync()\n"
+                                   "    return np.full(repeat, (clock() - start) / repeat)\n")},
+         fails={"check_time_fn": "gave the block mean to every run"}),
+    # one block without a sync per run, extra clock readings to look like per-run timing
+    dict(name="time_block_extra_clock_reads",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    start = clock()\n"
+                                   "    for _ in range(repeat):\n        fn()\n        clock()\n"
+                                   "    sync()\n"
+                                   "    return np.full(repeat, (clock() - start) / repeat)\n")},
+         fails={"check_time_fn": "timing all the runs as one block"}),
+    # every run timed right, then one summary value copied to every run: no spread left
+    dict(name="time_median_copied_per_run",
+         answers={"time_fn": _time_loop().replace("    return np.array(out)\n",
+                                                  "    return np.full(repeat, np.median(out))\n")},
+         fails={"check_time_fn": "you copied one summary value (a median, a mean, a minimum) to every run"}),
+    dict(name="time_mean_copied_per_run",
+         answers={"time_fn": _time_loop().replace("    return np.array(out)\n",
+                                                  "    return np.ones(repeat) * np.mean(out)\n")},
+         fails={"check_time_fn": "copied one summary value"}),
+    # chained clock readings (right), then the median for every run
+    dict(name="time_chained_readings_median_copied",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    t = clock()\n    out = []\n"
+                                   "    for _ in range(repeat):\n"
+                                   "        fn()\n        sync()\n        now = clock()\n"
+                                   "        out.append(now - t)\n        t = now\n"
+                                   "    return np.array([np.median(out)] * repeat)\n")},
+         fails={"check_time_fn": "copied one summary value"}),
 ]
 
 CORRECT = [
@@ -264,4 +298,20 @@ CORRECT = [
                                    "    return np.array([one() for _ in range(repeat)], dtype=np.float64)\n")}),
     dict(name="answer_lowercase",
          answers={"answer_plots": "answer_plots = 'b'\n"}),
+    # each run's start is the previous run's end: repeat + 1 clock readings
+    dict(name="time_chained_clock_readings",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    sync()\n    t = clock()\n    out = []\n"
+                                   "    for _ in range(repeat):\n"
+                                   "        fn()\n        sync()\n        now = clock()\n"
+                                   "        out.append(now - t)\n        t = now\n"
+                                   "    return np.array(out)\n")}),
+    # (start, stop) pairs, then their differences
+    dict(name="time_pairs_diff",
+         answers={"time_fn": _time("    for _ in range(warmup):\n        fn()\n"
+                                   "    stamps = []\n"
+                                   "    for _ in range(repeat):\n"
+                                   "        sync(); a = clock(); fn(); sync(); b = clock()\n"
+                                   "        stamps.append((a, b))\n"
+                                   "    return np.diff(np.array(stamps, dtype=float), axis=1)[:, 0]\n")}),
 ]

@@ -132,6 +132,39 @@ WRONG = [
     dict(name="quiz_score_work",
          answers={"quiz_gqa": 'answer_gqa = "C"\n'},
          fails={"check_quiz_gqa": "not C"}),
+    # no divisibility check: np.split of the query heads into num_kv_heads groups fails inside NumPy's own code
+    # ("array split does not result in an equal division", words the check doesn't list)
+    dict(name="gqa_np_split_groups_without_group_size",
+         answers={"grouped_query_attention": _GQA
+                  + "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = split_heads(key @ W_K, num_kv_heads)\n"
+                    "    V = split_heads(value @ W_V, num_kv_heads)\n"
+                    "    m = None if mask is None else np.expand_dims(mask, -3)\n"
+                    "    outs, ws = [], []\n"
+                    "    for i, Q_group in enumerate(np.split(Q, num_kv_heads, axis=-3)):\n"
+                    "        o, w = scaled_dot_product_attention(Q_group, K[..., i:i + 1, :, :], V[..., i:i + 1, :, :], m)\n"
+                    "        outs.append(o)\n"
+                    "        ws.append(w)\n"
+                    "    heads, weights = np.concatenate(outs, axis=-3), np.concatenate(ws, axis=-3)\n"
+                    "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa": "failed on the shapes"}),
+    # no group_size: a loop that never fails on the shapes, and so never raises
+    dict(name="gqa_no_group_size_stack_loop",
+         answers={"grouped_query_attention": _GQA
+                  + "    r = max(num_heads // num_kv_heads, 1)\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = split_heads(key @ W_K, num_kv_heads)\n"
+                    "    V = split_heads(value @ W_V, num_kv_heads)\n"
+                    "    outs, ws = [], []\n"
+                    "    for j in range(num_heads):\n"
+                    "        kv = min(j // r, num_kv_heads - 1)\n"
+                    "        o, w = scaled_dot_product_attention(Q[..., j, :, :], K[..., kv, :, :], V[..., kv, :, :],\n"
+                    "                                            mask)\n"
+                    "        outs.append(o)\n"
+                    "        ws.append(w)\n"
+                    "    heads, weights = np.stack(outs, axis=-3), np.stack(ws, axis=-3)\n"
+                    "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa": "returned instead of raising ValueError"}),
 ]
 
 CORRECT = [
@@ -224,4 +257,39 @@ CORRECT = [
                                           "    return per_token_per_layer * num_layers * n * batch\n"}),
     dict(name="quiz_lowercase",
          answers={"quiz_gqa": "answer_gqa = ' b '\n"}),
+    # its own ValueError, in words that NumPy uses too ("broadcast", "cannot reshape"): still its own check
+    dict(name="gqa_own_error_says_broadcast",
+         answers={"grouped_query_attention": _GQA
+                  + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                    "        raise ValueError(f'{num_kv_heads} key/value heads cannot be broadcast evenly to {num_heads} query heads')\n"
+                    "    r = num_heads // num_kv_heads\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
+    dict(name="gqa_own_error_says_cannot_reshape",
+         answers={"grouped_query_attention": _GQA
+                  + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                    "        raise ValueError(f'cannot reshape {num_heads} query heads into {num_kv_heads} equal groups')\n"
+                    "    r = num_heads // num_kv_heads\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
+    # its own check in a helper of its own, with a message that names no number and says "broadcast"
+    dict(name="gqa_own_helper_error_without_numbers",
+         answers={"grouped_query_attention": "def _groups(h, g):\n"
+                  "    if g < 1 or h % g:\n"
+                  "        raise ValueError('the key/value heads cannot be broadcast over the query heads')\n"
+                  "    return h // g\n\n"
+                  + _GQA
+                  + "    r = _groups(num_heads, num_kv_heads)\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
+    # head_dim(num_heads, num_kv_heads) as the divisibility check: its message says 'd_model=4 must be divisible ...'
+    dict(name="gqa_head_dim_as_group_size",
+         answers={"grouped_query_attention": _GQA
+                  + "    r = head_dim(num_heads, num_kv_heads)\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
 ]
