@@ -65,6 +65,24 @@ WRONG = [
     dict(name="score_cost_uses_d_model_per_head",
          answers={"score_cost": "def score_cost(n, d_model, num_heads):\n    return num_heads * n * n * d_model\n"},
          fails={"check_score_cost": "should be 8 * 10 * 10 * 64"}),
+    # divisibility tested as d_model % d_k with d_k = d_model // num_heads: right for 7 and 2, wrong for 10 and 4 (d_k = 2)
+    dict(name="head_dim_mod_d_k_instead_of_num_heads",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1:\n"
+                              "        raise ValueError(f'num_heads must be at least 1, got {num_heads}')\n"
+                              "    d_k = d_model // num_heads\n"
+                              "    if d_k == 0 or d_model % d_k:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return d_k\n"},
+         fails={"check_head_dim": "head_dim(10, 4) returned 2 instead of raising ValueError: d_model must be "
+                                  "divisible by num_heads"}),
+    # parity instead of divisibility: 7 and 9 are odd, 10 (4 heads) is even
+    dict(name="head_dim_parity_check",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % 2:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "head_dim(10, 4) returned 2 instead of raising ValueError"}),
 ]
 
 CORRECT = [

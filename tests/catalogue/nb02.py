@@ -217,6 +217,123 @@ WRONG = [
          fails={"check_attention": "your function changed its input K in place (K /= ... or K -= ... overwrite the "
                                    "caller's array, and callers reuse it): compute with a new array, e.g. "
                                    "K / np.sqrt(d_k) instead of K /= np.sqrt(d_k)"}),
+    # ---- the inputs must stay unchanged on every kind of call (check_attention and check_softmax try them all) ----
+    # scales Q in place, then scales it back: exact for d_k = 4 (sqrt = 2), off by rounding for other d_k
+    dict(name="attn_scale_Q_in_place_then_restore",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    s = np.sqrt(Q.shape[-1])\n"
+                  "    Q /= s\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2)\n"
+                  "    Q *= s\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention": "your function changed its input Q in place with a leading axis, Q (2, 3, 5) "
+                                   "(Q /= ... or Q -= ... overwrite the caller's array"}),
+    # scales a flattened view of Q in place, only when there are leading axes
+    dict(name="attn_in_place_only_with_leading_axes",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    if Q.ndim > 2:\n"
+                  "        Qf = Q.reshape(-1, d_k)     # a view of the caller's Q\n"
+                  "        Qf /= np.sqrt(d_k)\n"
+                  "        scores = Q @ np.swapaxes(K, -1, -2)\n"
+                  "    else:\n"
+                  "        scores = Q @ K.T / np.sqrt(d_k)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention": "your function changed its input Q in place with a leading axis, Q (2, 3, 5)"}),
+    dict(name="attn_in_place_only_with_mask",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    if mask is not None:\n"
+                  "        Q /= np.sqrt(d_k)\n"
+                  "        scores = np.where(mask, Q @ np.swapaxes(K, -1, -2), -np.inf)\n"
+                  "    else:\n"
+                  "        scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention": "your function changed its input Q in place with a mask (Q /= ... or Q -= ..."}),
+    # scales K in place (np.multiply with out=) except for d_k = 4, the d_k of the first call
+    dict(name="attn_in_place_K_only_when_d_k_not_4",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    np.multiply(K, 1 / np.sqrt(d_k), out=K) if d_k != 4 else None\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / (np.sqrt(d_k) if d_k == 4 else 1)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention": "your function changed its input K in place when d_k = 9 (K /= ... or K -= ..."}),
+    # a mask changed in place (the caller reuses it)
+    dict(name="attn_inverts_mask_in_place",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])\n"
+                  "    if mask is not None:\n"
+                  "        np.logical_not(mask, out=mask)     # True = blocked now\n"
+                  "        scores = np.where(mask, -np.inf, scores)\n"
+                  "    weights = softmax(scores)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention": "your function changed its input mask in place with a mask: the caller reuses it"}),
+    # softmax that works in place on a view of x, only for axis != -1
+    dict(name="softmax_in_place_only_other_axis",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    if axis in (-1, np.ndim(x) - 1):\n"
+                             "        e = np.exp(x - np.max(x, axis=-1, keepdims=True))\n"
+                             "        return e / np.sum(e, axis=-1, keepdims=True)\n"
+                             "    xt = np.swapaxes(x, axis, -1)     # a view\n"
+                             "    xt -= np.max(xt, axis=-1, keepdims=True)\n"
+                             "    e = np.exp(xt)\n"
+                             "    return np.swapaxes(e / np.sum(e, axis=-1, keepdims=True), axis, -1)\n"},
+         fails={"check_softmax": "your softmax changed its input x in place when called with axis=0 (x -= ..., "
+                                 "x /= ..., x[...] = ... or np.exp(x, out=x) overwrite the caller's array"}),
+    # replaces -inf by -1e9 in the caller's array (the first inputs have no -inf)
+    dict(name="softmax_sanitises_neg_inf_in_place",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    x[np.isneginf(x)] = -1e9\n"
+                             "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax": "your softmax changed its input x in place when x contains -inf (axis=-1)"}),
+    # subtracts the global minimum in place: a no-op on x_rows (minimum 0); -inf - (-inf) is nan
+    dict(name="softmax_subtracts_min_in_place",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    x -= np.min(x)\n"
+                             "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax": "your softmax changed its input x in place when x contains -inf",
+                "check_softmax_stable": "softmax([2, 1, -inf]) should be [0.731, 0.269, 0]"}),
+    # in place only on 3-D inputs (the hidden check's x of shape (2, 3, 5))
+    dict(name="softmax_in_place_only_3d",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    if np.ndim(x) == 3:\n"
+                             "        x -= np.max(x, axis=axis, keepdims=True)\n"
+                             "    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax": "your softmax changed its input x in place when called with x of shape (2, 3, 5) "
+                                 "and axis=-1"}),
+    # in place only with two leading axes (the hidden replay of check_attention)
+    dict(name="attn_in_place_only_4d",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    out = weights @ V\n"
+                  "    if Q.ndim == 4:\n"
+                  "        V[..., 0, 0] = 0.0      # after use, but in the caller's array\n"
+                  "    return out, weights\n"},
+         fails={"check_attention": "your function changed its input V in place with two leading axes, "
+                                   "Q (2, 3, 4, 6) (V /= ... or V -= ... overwrite the caller's array, and callers "
+                                   "reuse it): compute with a new array, e.g. weights @ V, and leave V itself alone"}),
 ]
 
 CORRECT = [
@@ -363,4 +480,69 @@ CORRECT = [
                                  "    return i[:, None] >= i[None, :]\n"}),
     dict(name="scaling_answer_list_upper_case",
          answers={"scaling_answer": 'scaling_answer = ["D", "a", "c"]\n'}),
+    # ---- leaving the inputs unchanged: copies, views that are only read, other dtypes ----
+    dict(name="softmax_astype_copy_in_place",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    y = x.astype(float)          # always a copy\n"
+                             "    y -= y.max(axis=axis, keepdims=True)\n"
+                             "    np.exp(y, out=y)\n"
+                             "    y /= y.sum(axis=axis, keepdims=True)\n"
+                             "    return y\n"}),
+    dict(name="softmax_moveaxis_view_read_only",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    xm = np.moveaxis(x, axis, -1)   # a view of x, only read\n"
+                             "    z = xm - xm.max(-1, keepdims=True)\n"
+                             "    e = np.exp(z)\n"
+                             "    return np.moveaxis(e / e.sum(-1, keepdims=True), -1, axis)\n"}),
+    dict(name="softmax_asarray_no_copy_float32_result",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    x = np.asarray(x)                # the caller's array itself, only read\n"
+                             "    e = np.exp((x - x.max(axis=axis, keepdims=True)).astype(np.float32))\n"
+                             "    return e / e.sum(axis=axis, keepdims=True)\n"}),
+    dict(name="attn_torch_from_numpy_shares_memory",
+         answers={"scaled_dot_product_attention":
+                  "import torch\n\n"
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    q, k, v = (torch.from_numpy(np.ascontiguousarray(a)) for a in (Q, K, V))  # share memory\n"
+                  "    s = (q / q.shape[-1] ** 0.5) @ k.transpose(-1, -2)\n"
+                  "    if mask is not None:\n"
+                  "        s = s.masked_fill(~torch.from_numpy(np.broadcast_to(mask, s.shape).copy()), float('-inf'))\n"
+                  "    w = s.softmax(-1)\n"
+                  "    return (w @ v).numpy(), w.numpy()\n"}),
+    dict(name="attn_results_views_of_one_buffer",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    w = softmax(scores)\n"
+                  "    buf = np.concatenate([w, w @ V], axis=-1)\n"
+                  "    n_k = K.shape[-2]\n"
+                  "    return buf[..., n_k:], buf[..., :n_k]\n"}),
+    dict(name="attn_float32_in_place_on_new",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = np.matmul(Q.astype(np.float32), np.swapaxes(K, -1, -2).astype(np.float32))\n"
+                  "    scores *= np.float32(Q.shape[-1] ** -0.5)\n"
+                  "    if mask is not None:\n"
+                  "        scores[~np.broadcast_to(mask, scores.shape)] = -np.inf\n"
+                  "    scores -= scores.max(-1, keepdims=True)\n"
+                  "    np.exp(scores, out=scores)\n"
+                  "    scores /= scores.sum(-1, keepdims=True)\n"
+                  "    return scores @ V.astype(np.float32), scores\n"}),
+    # reads Q and K through reshaped views, returns V itself when there is a single key
+    dict(name="attn_reads_views_returns_V_for_one_key",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    Qv = Q.reshape(-1, Q.shape[-2], d_k)    # views, only read\n"
+                  "    Kv = K.reshape(-1, K.shape[-2], d_k)\n"
+                  "    scores = (Qv @ Kv.swapaxes(-1, -2) / np.sqrt(d_k)).reshape(Q.shape[:-1] + (K.shape[-2],))\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n"
+                  "    if K.shape[-2] == 1:\n"
+                  "        return V, weights\n"
+                  "    return weights @ V, weights\n"}),
 ]

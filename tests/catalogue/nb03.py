@@ -105,6 +105,30 @@ WRONG = [
     dict(name="question_unanswered",
          answers={"question_sum": "# YOUR CODE HERE\n"},
          fails={"check_question_sum": "not answered yet"}),
+    # divisibility tested as d_model % d_k with d_k = d_model // num_heads: 7 % 3 raises, 6 columns / 4 heads (d_k = 1) doesn't
+    dict(name="recover_mod_d_k_instead_of_num_heads",
+         answers={"recover_head": _RECOVER
+                  + "    d_model = concat.shape[-1]\n"
+                    "    d_k = d_model // num_heads\n"
+                    "    if d_model % d_k:\n"
+                    "        raise ValueError(f'{d_model} columns are not a multiple of d_k={d_k}')\n"
+                    "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "6 columns are not divisible by 4 heads (6 / 4 = 1.5 columns per head), so there "
+                                      "are no 4 equal heads to read back (pitfall 1). Test d_model % num_heads itself"}),
+    # parity instead of divisibility: 7 is odd, 6 is even
+    dict(name="recover_parity_check",
+         answers={"recover_head": _RECOVER
+                  + "    d_model = concat.shape[-1]\n"
+                    "    if d_model % 2:\n"
+                    "        raise ValueError(f'd_model={d_model} is odd')\n"
+                    "    d_k = d_model // num_heads\n"
+                    "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "d_model % d_k with d_k = 6 // 4 = 1 is 0, and 6 is even, so neither of those "
+                                      "tests sees it"}),
+    dict(name="recover_array_split",
+         answers={"recover_head": _RECOVER + "    return np.array_split(concat, num_heads, axis=-1)[i]\n"},
+         fails={"check_recover_head": "recover_head(C of shape (4, 7), 2, 0) returned an array of shape (4, 4) instead "
+                                      "of raising ValueError"}),
 ]
 
 CORRECT = [
@@ -151,4 +175,15 @@ CORRECT = [
                                 "    return np.concatenate([np.eye(d_k, dtype=np.float32)] * num_heads, axis=0)\n"}),
     dict(name="sum_matrix_kron_int",
          answers={"sum_matrix": _SUM + "    return np.kron(np.ones((num_heads, 1), dtype=int), np.eye(d_k, dtype=int))\n"}),
+    dict(name="recover_reshape_heads_axis",
+         answers={"recover_head": _RECOVER
+                  + "    *lead, n, d_model = concat.shape\n"
+                    "    return np.asarray(concat).reshape(*lead, n, num_heads, -1)[..., i, :] if d_model % num_heads == 0 "
+                    "else np.asarray(concat).reshape(*lead, n, num_heads, d_model // num_heads)\n"}),
+    dict(name="recover_divmod_own_error_copy",
+         answers={"recover_head": _RECOVER
+                  + "    d_k, rest = divmod(concat.shape[-1], num_heads)\n"
+                    "    if rest:\n"
+                    "        raise ValueError('uneven heads')\n"
+                    "    return concat[..., i * d_k:(i + 1) * d_k].copy()\n"}),
 ]

@@ -140,6 +140,75 @@ WRONG = [
     dict(name="many_heads_scaling",
          answers={"many_heads_question": _MCQ.format("D")},
          fails={"check_many_heads_question": "not D"}),
+    # divisibility tested as d_model % d_k with d_k = d_model // len(keep): 5 % 2 raises, 6 columns / 4 heads doesn't
+    dict(name="ablate_mod_d_k_instead_of_num_heads",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = [bool(k) for k in keep]\n"
+                    "    d_model = concat.shape[-1]\n"
+                    "    d_k = d_model // len(keep)\n"
+                    "    if d_model % d_k:\n"
+                    "        raise ValueError(f'{d_model} is not a multiple of {d_k}')\n"
+                    "    out = concat.clone()\n"
+                    "    for i, k in enumerate(keep):\n"
+                    "        if not k:\n"
+                    "            out[..., i * d_k:(i + 1) * d_k] = 0\n"
+                    "    return out\n"},
+         fails={"check_ablate_heads": "6 columns are not divisible by 4 heads (6 / 4 = 1.5 columns per head), so the "
+                                      "heads can't own equal groups of columns (pitfall 1). Test d_model % len(keep) "
+                                      "itself"}),
+    # parity instead of divisibility: on 6 columns and 4 heads the mask has the wrong length and torch raises
+    dict(name="ablate_parity_check",
+         answers={"ablate_heads": _ABLATE
+                  + "    if concat.shape[-1] % 2:\n"
+                    "        raise ValueError('odd width')\n"
+                    "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+                    "    d_k = concat.shape[-1] // len(keep)\n"
+                    "    return concat * keep.repeat_interleave(d_k).to(concat.dtype)\n"},
+         fails={"check_ablate_heads": "d_model=6 is not divisible by len(keep)=4, so raise ValueError"}),
+    # parity, then a loop that never fails: 6 columns and 4 heads return a tensor
+    dict(name="ablate_parity_check_loop",
+         answers={"ablate_heads": _ABLATE
+                  + "    if concat.shape[-1] % 2:\n"
+                    "        raise ValueError('odd width')\n"
+                    "    d_k = concat.shape[-1] // len(keep)\n"
+                    "    out = concat.clone()\n"
+                    "    for i, k in enumerate(keep):\n"
+                    "        if not bool(k):\n"
+                    "            out[..., i * d_k:(i + 1) * d_k] = 0\n"
+                    "    return out\n"},
+         fails={"check_ablate_heads": "ablate_heads(concat of shape (2, 6), keep of 4 heads) returned instead of "
+                                      "raising ValueError: 6 columns are not divisible by 4 heads"}),
+    # ranks by |importance|: a head whose removal lowers the loss (negative importance) is kept
+    dict(name="prune_by_absolute_importance",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.abs(np.asarray(importance, dtype=float))\n"
+                    "    keep = np.zeros(len(imp), dtype=bool)\n"
+                    "    if num_keep:\n"
+                    "        keep[np.argsort(imp, kind='stable')[-num_keep:]] = True\n"
+                    "    return keep\n"},
+         fails={"check_prune_mask": "importance is signed: a negative importance means the model does better without "
+                                    "the head"}),
+    # |importance| only for torch tensors (the visible checks pass lists)
+    dict(name="prune_abs_only_for_tensors",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = importance.abs().numpy() if torch.is_tensor(importance) else np.asarray(importance, dtype=float)\n"
+                    "    keep = np.zeros(len(imp), dtype=bool)\n"
+                    "    if num_keep:\n"
+                    "        keep[np.argsort(imp, kind='stable')[-num_keep:]] = True\n"
+                    "    return keep\n"},
+         fails={"check_prune_mask": "with importances [-3.0, 0.5, 0.1, -0.2, 1.1] you kept head 0, whose importance "
+                                    "is -3.0: importance is signed"}),
+    dict(name="prune_threshold_trim_first_tie_only",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.asarray(importance, dtype=float)\n"
+                    "    if num_keep == 0:\n"
+                    "        return np.zeros(len(imp), dtype=bool)\n"
+                    "    t = np.sort(imp)[-num_keep]\n"
+                    "    keep = imp >= t\n"
+                    "    if keep.sum() > num_keep:\n"
+                    "        keep[np.flatnonzero(imp == t)[0]] = False   # drops ONE tied head only\n"
+                    "    return keep\n"},
+         fails={"check_prune_mask": "keep exactly num_keep heads"}),
 ]
 
 CORRECT = [
@@ -205,4 +274,40 @@ CORRECT = [
                   "    return rank < num_keep\n"}),
     dict(name="many_heads_lower_case",
          answers={"many_heads_question": _MCQ.format(" b ")}),
+    dict(name="ablate_own_value_error",
+         answers={"ablate_heads": _ABLATE
+                  + "    h = len(keep)\n"
+                    "    if concat.shape[-1] % h:\n"
+                    "        raise ValueError('cannot share the columns out evenly')\n"
+                    "    keep = torch.tensor([bool(k) for k in keep])\n"
+                    "    return concat * keep.repeat_interleave(concat.shape[-1] // h).to(concat.dtype)\n"}),
+    # unflatten raises RuntimeError on 5 or 6 columns; converted to ValueError
+    dict(name="ablate_unflatten_reraised",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
+                    "    try:\n"
+                    "        heads = concat.unflatten(-1, (len(keep), -1))\n"
+                    "    except RuntimeError as err:\n"
+                    "        raise ValueError(str(err)) from err\n"
+                    "    return (heads * keep[:, None].to(concat.dtype)).flatten(-2)\n"}),
+    dict(name="prune_torch_bool_tensor",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = torch.as_tensor(np.asarray(importance, dtype=float))\n"
+                    "    keep = torch.zeros(len(imp), dtype=torch.bool)\n"
+                    "    keep[imp.argsort(descending=True, stable=True)[:num_keep]] = True\n"
+                    "    return keep\n"}),
+    dict(name="prune_list_of_bools",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = [float(v) for v in importance]\n"
+                    "    chosen = sorted(range(len(imp)), key=lambda j: -imp[j])[:num_keep]\n"
+                    "    return [j in chosen for j in range(len(imp))]\n"}),
+    dict(name="prune_argpartition",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.asarray(importance, dtype=float)\n"
+                    "    keep = np.zeros(imp.shape, dtype=bool)\n"
+                    "    if 0 < num_keep < len(imp):\n"
+                    "        keep[np.argpartition(-imp, num_keep - 1)[:num_keep]] = True\n"
+                    "    elif num_keep >= len(imp):\n"
+                    "        keep[:] = True\n"
+                    "    return keep\n"}),
 ]
