@@ -14,6 +14,12 @@ _MHA_TAIL = ("    if mask is not None:\n"
              "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
              "    return combine_heads(heads) @ W_O, weights\n")
 
+# the query heads attend to the repeated K and V (the answers below differ in how they combine `heads`)
+_ATTEND = ("    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+           "    if mask is not None:\n"
+           "        mask = np.expand_dims(mask, -3)\n"
+           "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n")
+
 WRONG = [
     dict(name="group_size_no_divisibility_check",
          answers={"group_size": _GROUP + "    return num_heads // num_kv_heads\n"},
@@ -82,30 +88,18 @@ WRONG = [
          fails={"check_gqa_masked": "give the mask a head axis"}),
     # the query heads' outputs summed (or averaged), then projected with W_O's first d_k rows (right shape)
     dict(name="gqa_heads_summed_then_projected",
-         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
-                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
-                  "    if mask is not None:\n"
-                  "        mask = np.expand_dims(mask, -3)\n"
-                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND +
                   "    return heads.sum(axis=-3) @ W_O[:Q.shape[-1]], weights\n"},
          fails={"check_gqa": "The outputs of the query heads were summed, not concatenated",
                 "check_gqa_masked": "The outputs of the query heads were summed, not concatenated"}),
     dict(name="gqa_heads_averaged_then_projected",
-         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
-                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
-                  "    if mask is not None:\n"
-                  "        mask = np.expand_dims(mask, -3)\n"
-                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND +
                   "    return heads.mean(axis=-3) @ W_O[:Q.shape[-1]], weights\n"},
          fails={"check_gqa": "The outputs of the query heads were averaged, not concatenated",
                 "check_gqa_masked": "The outputs of the query heads were averaged, not concatenated"}),
     # the query heads' outputs summed, then the whole W_O: the shapes don't fit
     dict(name="gqa_heads_summed_crash",
-         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
-                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
-                  "    if mask is not None:\n"
-                  "        mask = np.expand_dims(mask, -3)\n"
-                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND +
                   "    return heads.sum(axis=-3) @ W_O, weights\n"},
          fails={"check_gqa": "The outputs of the query heads were summed, not concatenated",
                 "check_gqa_masked": "The outputs of the query heads were summed, not concatenated"}),
@@ -235,11 +229,7 @@ CORRECT = [
                     "    return combine_heads(heads) @ W_O, w\n"}),
     # each query head's output times its own row block of W_O, summed: the same as combine_heads(heads) @ W_O
     dict(name="gqa_per_head_W_O_blocks_summed",
-         answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
-                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
-                  "    if mask is not None:\n"
-                  "        mask = np.expand_dims(mask, -3)\n"
-                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND +
                   "    d_k = heads.shape[-1]\n"
                   "    out = sum(heads[..., j, :, :] @ W_O[j * d_k:(j + 1) * d_k] for j in range(num_heads))\n"
                   "    return out, weights\n"}),
