@@ -1,7 +1,12 @@
 """The learner's side of a check: code the grader runs in the learner's kernel, to answer the checker.
 
-At each graded check the grader executes `serve_code(path)` in the learner's kernel (silently, outside
-IPython's history). It connects to the checker's socket in the kernel's work folder and answers its
+At a kernel's first graded check the grader executes `serve_code(path)` in the learner's kernel (silently,
+outside IPython's history): it defines the agent in a namespace of its own, keeps it in `sys.modules` under
+MODULE, and runs it. At every later check of that kernel, `call_code(path)` runs the kept agent: one short
+line instead of about 25 KB of source for IPython to take in and compile (about 18 ms of the kernel's CPU
+per check). Where the learner's code removed it, the grader sends the whole source again (execute.py); where
+it replaced it, the replacement can only answer for the learner, as the learner's own code can at any time.
+Either way the agent runs to the checker's socket in the kernel's work folder and answers its
 requests (look up a name, call a function, read an attribute, ...) with values, until the checker says
 `done`. Nothing it runs decides a grade: whatever the learner's process answers is only the learner's
 answer; the checks, the hidden tests and the verdict stay in the checker (checker.py).
@@ -16,6 +21,8 @@ from pathlib import Path
 
 FILENAME = "<mha-grader>"
 MAX_OUTPUT = 20_000
+#: the key under which the learner's kernel keeps the agent, once its first check has defined it
+MODULE = "_mha_grader_agent"
 
 _LEARNER_SIDE = r'''
 _ABSENT = object()
@@ -104,6 +111,13 @@ def _mha_serve(path, timeout):
     finally:
         peer.restore()
         sock.close()
+
+
+def _mha_keep():
+    import sys, types
+    module = types.ModuleType(MODULE)
+    module._mha_serve = _mha_serve
+    sys.modules[MODULE] = module
 '''
 
 
@@ -117,11 +131,17 @@ _CODE: str | None = None
 
 
 def serve_code(path: str, timeout: float) -> str:
-    """What the grader executes in the learner's kernel before each check: the agent, in a namespace of
-    its own (nothing is added to the learner's), connecting to `path`."""
+    """What the grader executes in the learner's kernel before its first check: the agent, in a namespace
+    of its own (nothing is added to the learner's), kept in `sys.modules[MODULE]`, connecting to `path`."""
     global _CODE
     if _CODE is None:
         _CODE = _source()
-    return ("(lambda ns: (exec(compile(%r, %r, 'exec'), ns), ns['_mha_serve'](%r, %r)))"
-            "({'__name__': '_mha_agent', 'get_ipython': get_ipython, 'MAX_OUTPUT': %d, 'FILENAME': %r})"
-            % (_CODE, FILENAME, path, float(timeout), MAX_OUTPUT, FILENAME))
+    return ("(lambda ns: (exec(compile(%r, %r, 'exec'), ns), ns['_mha_keep'](), ns['_mha_serve'](%r, %r)))"
+            "({'__name__': '_mha_agent', 'get_ipython': get_ipython, 'MAX_OUTPUT': %d, 'FILENAME': %r, "
+            "'MODULE': %r})" % (_CODE, FILENAME, path, float(timeout), MAX_OUTPUT, FILENAME, MODULE))
+
+
+def call_code(path: str, timeout: float) -> str:
+    """What the grader executes before each later check of the same kernel: the kept agent, connecting to
+    `path`. It fails at once, without connecting, where the agent is gone."""
+    return "__import__('sys').modules[%r]._mha_serve(%r, %r)" % (MODULE, path, float(timeout))

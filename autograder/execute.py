@@ -7,9 +7,6 @@ notebook 0. The notebook is still saved, so nbgrader writes the student's feedba
 """
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +18,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, List, Unicode
 
-from . import agent, checker, forkserver, iopub, logs, rpc
+from . import checker, forkserver, iopub, logs, rpc
+from .agentlink import AgentLink
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
 from .outputs import OutputBudget
 from .feedback import LEARNER_FRAMES
@@ -109,7 +107,7 @@ class SandboxedExecute(OutputBudget, Execute):
     def notebook(self, key: str):
         """One notebook's grading state: its checker (from `source_dir/<key>.ipynb`), its verdicts, its
         output budget, and the socket checks use (closed at the end)."""
-        self._key, self._sock, self._sock_path = key, None, ""
+        self._key, self._link = key, None
         self.restart_budget()
         self.outcomes: dict[str, checker.Outcome] = {}
         source = Path(self.source_dir) / f"{self._key}.ipynb" if self.source_dir else None
@@ -117,9 +115,8 @@ class SandboxedExecute(OutputBudget, Execute):
         try:
             yield self
         finally:
-            if self._sock is not None:
-                self._sock.close()
-                Path(self._sock_path).unlink(missing_ok=True)
+            if self._link is not None:
+                self._link.close()
 
     def restart_budget(self) -> None:
         """Forget the output already counted and the fatal cell: a fresh notebook as far as limits go."""
@@ -131,32 +128,21 @@ class SandboxedExecute(OutputBudget, Execute):
         """Why the kernel was stopped ("head_dim timed out (...)"), or None while it runs."""
         return self._fatal
 
-    def _listener(self) -> socket.socket | None:
-        """The socket the learner's kernel connects to for each check, in its work folder (made once per
-        notebook by the grader; the kernel can only connect to it)."""
-        if self._sock is None:
+    def _agent_link(self) -> AgentLink:
+        """The socket the learner's kernel connects to for each check (made once per notebook)."""
+        if self._link is None:
             work = getattr(self.km, "_workdir", None)
             if work is None:
-                return None
-            path = Path(work) / f".grader-{secrets.token_hex(8)}.sock"
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.bind(str(path))
-            os.chmod(path, 0o777)   # the kernel may run as a uid of its own
-            sock.listen(1)
-            self._sock, self._sock_path = sock, str(path)
-        return self._sock
+                raise RuntimeError("no work folder for the kernel: checks need the sandbox's kernel manager")
+            self._link = AgentLink(work)
+        return self._link
 
     def _run_check(self, cell: NotebookNode, index: int) -> NotebookNode:
         """Run a graded check in the trusted checker (checker.py); the learner's kernel only answers it."""
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         deadline = time.monotonic() + self.timeout
-        listener = self._listener()
-        if listener is None:
-            raise RuntimeError("no work folder for the kernel: checks need the sandbox's kernel manager")
-        msg_id = self.kc.execute(agent.serve_code(self._sock_path, self.timeout), silent=True,
-                                 store_history=False, allow_stdin=False)
+        conn, reply, msg_id = self._agent_link().start(self.kc, self.timeout, deadline, self._kernel_alive)
         outcome, learner_output = None, ""
-        conn, reply = self._accept(listener, msg_id, deadline)
         if conn is None:
             why = "it answered without connecting" if reply else "it did not connect in time"
             outcome = checker.Outcome(False, ename="KernelUnreachable", evalue=(
@@ -186,23 +172,6 @@ class SandboxedExecute(OutputBudget, Execute):
         self.outcomes[grade_id] = outcome
         cell.metadata[VERDICT] = {"passed": outcome.passed, "error": f"{outcome.ename}: {outcome.evalue}"}
         return cell
-
-    def _accept(self, listener: socket.socket, msg_id: str, deadline: float) -> tuple[socket.socket | None, dict | None]:
-        """The agent's connection, or (None, its execute reply) when the kernel answered without connecting
-        (the agent failed), or (None, None) when the kernel neither connected nor answered in time."""
-        listener.settimeout(0.2)
-        while time.monotonic() < deadline:
-            try:
-                return listener.accept()[0], None
-            except OSError:
-                pass
-            if not self._kernel_alive():
-                raise DeadKernelError("the kernel died before a check")
-            while run_sync(self.kc.shell_channel.msg_ready)():
-                msg = run_sync(self.kc.shell_channel.get_msg)(timeout=1)
-                if msg.get("parent_header", {}).get("msg_id") == msg_id:
-                    return None, msg
-        raise CellTimeoutError("the kernel did not start the check in time")
 
     def _kernel_alive(self) -> bool:
         try:

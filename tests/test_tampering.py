@@ -241,9 +241,28 @@ def _cases() -> dict[str, tuple[str, dict]]:
         cases[f"r01_escape_{how}"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": _escape_split(how)})
     for name, noise in NOISY.items():
         cases[f"n01_{name}"] = (NB1, {"head_dim": noise + samples.reference_answers(NB1)["head_dim"]})
+    cases["k01_removes_the_kept_agent"] = (NB1, {"split_heads": KEPT_AGENT["removes_the_kept_agent"] + REF_SPLIT})
+    for name in ("no_op_agent", "hangs_up_agent"):
+        cases[f"k01_{name}"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": KEPT_AGENT[name] + REF_SPLIT})
     for name in ("print_stderr", "warnings_warn", "numpy_runtime_warning", "torch_user_warning"):
         cases[f"m01_{name}"] = (NB1, {"head_dim": _inside_warning(NOISY[name])})
     return cases
+
+
+# The kernel keeps the agent after its first check (agent.MODULE); these run in split_heads, after check_head_dim.
+KEPT = "_mha_grader_agent"
+KEPT_AGENT = {
+    # correct code that happens to clear the grader's module: the next check sends the whole agent again
+    "removes_the_kept_agent": f"import sys\nsys.modules.pop({KEPT!r}, None)\n",
+    # an agent that never connects, hoping the later checks are skipped: the grader sends the real one
+    "no_op_agent": f"import sys, types\nsys.modules[{KEPT!r}] = types.SimpleNamespace(_mha_serve=lambda *a: None)\n",
+    # an agent that connects and hangs up: the checks it was meant to answer score 0, nothing more
+    "hangs_up_agent": ("import socket, sys, types\n"
+                       "def _fake(path, timeout):\n"
+                       "    s = socket.socket(socket.AF_UNIX)\n    s.connect(path)\n"
+                       "    s.sendall(b'{\"op\": \"done\", \"passed\": true}\\n')\n    s.close()\n"
+                       f"sys.modules[{KEPT!r}] = types.SimpleNamespace(_mha_serve=_fake)\n"),
+}
 
 
 HOSTILE_HTML = '''
@@ -428,3 +447,25 @@ def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):
     assert rows["x01_output_flood"].score == 8.0, rows["x01_output_flood"].status
     page = (out / rows["x01_output_flood"].feedback).read_text()
     assert len(page) < 5_000_000 and "characters in this notebook" in page
+
+
+def test_correct_code_that_removes_the_kept_agent_keeps_full_marks(graded):
+    rows, _ = graded
+    row = rows["k01_removes_the_kept_agent"]
+    assert row.score == row.max_score == 8.0 and row.failed == {}, (row.status, row.failed)
+
+
+def test_an_agent_that_never_connects_is_replaced_by_the_real_one(graded):
+    """The later checks are still run and judged: exactly what the wrong head_dim alone scores."""
+    rows, _ = graded
+    row, plain = rows["k01_no_op_agent"], rows["plain_wrong_01"]
+    assert row.score == plain.score == 6.0 and set(row.failed) == {"check_head_dim"}, (row.status, row.failed)
+
+
+def test_an_agent_that_hangs_up_gets_no_credit_for_the_checks_it_answered(graded):
+    rows, _ = graded
+    row = rows["k01_hangs_up_agent"]
+    later = {"check_split_heads", "check_split_heads_batched", "check_score_cost"}
+    assert set(row.failed) == {"check_head_dim"} | later, row.failed
+    assert row.score == 0.0, (row.score, row.status)
+    assert all("stopped answering the grader" in row.failed[c] for c in later), row.failed
