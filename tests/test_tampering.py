@@ -242,6 +242,9 @@ def _cases() -> dict[str, tuple[str, dict]]:
     for name, noise in NOISY.items():
         cases[f"n01_{name}"] = (NB1, {"head_dim": noise + samples.reference_answers(NB1)["head_dim"]})
     cases["k01_removes_the_kept_agent"] = (NB1, {"split_heads": KEPT_AGENT["removes_the_kept_agent"] + REF_SPLIT})
+    cases["k01_plain_two_wrong"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": WRONG_SPLIT})
+    cases["k01_wraps_the_kept_agent"] = (NB1, {"head_dim": WRONG_HEAD_DIM,
+                                               "split_heads": WRONG_SPLIT + KEPT_AGENT["wraps_the_kept_agent"]})
     for name in ("no_op_agent", "hangs_up_agent"):
         cases[f"k01_{name}"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": KEPT_AGENT[name] + REF_SPLIT})
     for name in ("print_stderr", "warnings_warn", "numpy_runtime_warning", "torch_user_warning"):
@@ -262,7 +265,26 @@ KEPT_AGENT = {
                        "    s = socket.socket(socket.AF_UNIX)\n    s.connect(path)\n"
                        "    s.sendall(b'{\"op\": \"done\", \"passed\": true}\\n')\n    s.close()\n"
                        f"sys.modules[{KEPT!r}] = types.SimpleNamespace(_mha_serve=_fake)\n"),
+    # found by attacking the grader: wrap the kept agent so that the learner's own (wrong) head_dim is not swapped
+    # for the reference during later checks; it can only cost the learner, never gain
+    "wraps_the_kept_agent": f'''
+import sys
+_m = sys.modules.get({KEPT!r})
+if _m is not None:
+    _orig = _m._mha_serve
+    def _serve(path, timeout):
+        peer = _orig.__globals__["_LearnerPeer"]
+        if not getattr(peer, "_patched", False):
+            old = peer.handle
+            peer.handle = lambda self, op, args: None if op == "swap" else old(self, op, args)
+            peer._patched = True
+        return _orig(path, timeout)
+    _m._mha_serve = _serve
+''',
 }
+#: a split_heads that mixes tokens
+WRONG_SPLIT = ("def split_heads(X, num_heads):\n    *batch, n, d_model = X.shape\n"
+               "    return X.reshape(*batch, num_heads, n, head_dim(d_model, num_heads))\n")
 
 
 HOSTILE_HTML = '''
@@ -469,3 +491,10 @@ def test_an_agent_that_hangs_up_gets_no_credit_for_the_checks_it_answered(graded
     assert set(row.failed) == {"check_head_dim"} | later, row.failed
     assert row.score == 0.0, (row.score, row.status)
     assert all("stopped answering the grader" in row.failed[c] for c in later), row.failed
+
+
+def test_an_agent_wrapped_to_skip_the_swaps_gains_nothing(graded):
+    rows, _ = graded
+    row, plain = rows["k01_wraps_the_kept_agent"], rows["k01_plain_two_wrong"]
+    assert plain.score < plain.max_score and "check_split_heads" in plain.failed, plain.failed
+    assert row.score == plain.score == 1.0 and set(row.failed) == set(plain.failed), (row.score, plain.score, row.failed)

@@ -83,6 +83,15 @@ WRONG = [
                               "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
                               "    return d_model // num_heads\n"},
          fails={"check_head_dim": "head_dim(10, 4) returned 2 instead of raising ValueError"}),
+    # found by attacking the grader: a wrong split that rewrites its (batched) input so that the columns of the
+    # input match its output; the checks pass copies, so what they expect comes from the input as it was
+    dict(name="split_mix_tokens_rewrites_its_input",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    out = X.reshape(*batch, num_heads, n, head_dim(d_model, num_heads)).copy()\n"
+                                 "    if X.ndim >= 4:\n"
+                                 "        X[...] = np.swapaxes(out, -3, -2).reshape(X.shape)\n"
+                                 "    return out\n"},
+         fails={"check_split_heads_batched": 'with leading axes, head i of every sentence', "check_split_heads": "mix tokens"}),
 ]
 
 CORRECT = [

@@ -6,7 +6,6 @@ _RECOVER = "def recover_head(concat, num_heads, i):\n"
 _SUM = "def sum_matrix(num_heads, d_k):\n"
 
 WRONG = [
-    # ---- combine_heads ----
     dict(name="combine_summed",
          answers={"combine_heads": _COMBINE + "    return H.sum(axis=-3)\n"},
          fails={"check_combine_heads": "the heads were summed",
@@ -129,6 +128,17 @@ WRONG = [
          answers={"recover_head": _RECOVER + "    return np.array_split(concat, num_heads, axis=-1)[i]\n"},
          fails={"check_recover_head": "recover_head(C of shape (4, 7), 2, 0) returned an array of shape (4, 4) instead "
                                       "of raising ValueError"}),
+    # found by attacking the grader: a wrong combine that writes its output's column blocks back into its input
+    # H, so that a check building what it expects from H afterwards would agree (the checks pass copies)
+    dict(name="combine_mix_tokens_rewrites_its_input",
+         answers={"combine_heads": _COMBINE + "    *batch, num_heads, n, d_k = H.shape\n"
+                                   "    out = H.reshape(*batch, n, num_heads * d_k).copy()\n"
+                                   "    for j in range(num_heads):\n"
+                                   "        H[..., j, :, :] = out[..., j * d_k:(j + 1) * d_k]\n"
+                                   "    return out\n"},
+         fails={"check_combine_heads_batched": "every sentence should be combined exactly like the same sentence",
+                "check_combine_heads": "combine_heads should undo split_heads"}),
+    # ---- combine_heads ----
 ]
 
 CORRECT = [

@@ -68,7 +68,6 @@ def _module(d_k="head_dim(d_model, num_heads)", init="torch.randn(d_model, d_mod
 
 
 WRONG = [
-    # ---- head_contributions ----
     dict(name="contrib_diagonal_blocks",
          answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
                   "    return np.stack([H[..., i, :, :] @ W_O[i*d_k:(i+1)*d_k, i*d_k:(i+1)*d_k] for i in range(h)], axis=-3)\n"},
@@ -266,6 +265,13 @@ WRONG = [
                     "    w = (Q @ K.transpose(-1, -2) / d_k ** 0.5).softmax(-1)\n"
                     "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"},
          fails={"check_mha_mask": "the mask is ignored"}),
+    # found by attacking the grader: contributions twice too large, with W_O doubled in place to match
+    dict(name="contributions_scaled_rewrites_w_o",
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                                        "    W_O *= 2\n"
+                                        "    return np.stack([H[..., i, :, :] @ W_O[i * d_k:(i + 1) * d_k] for i in range(h)], axis=-3)\n"},
+         fails={"check_head_contributions": "head 0's contribution should be H[..., 0, :, :] @ W_O[0:4, :]"}),
+    # ---- head_contributions ----
 ]
 
 CORRECT = [
