@@ -12,6 +12,7 @@ exercises, long messages wrap, and every cell the grader ran has a run number of
 from __future__ import annotations
 
 import html as htmllib
+import json
 import os
 import re
 
@@ -133,28 +134,63 @@ def _polish(page: str) -> str:
     return NO_ALT.sub(ALT, page)
 
 
+#: pages a FeedbackWriter remembers rendered pieces for: its worker's whole life, up to this many of each
+REMEMBERED = 4096
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) >= REMEMBERED:
+        cache.clear()
+    cache[key] = value
+
+
+class RememberedHighlight(Highlight2HTML):
+    """nbconvert's code highlighter, remembering what it highlighted: most cells of a course notebook are the
+    same on every student's page (pygments reads only `magics_language` of a cell's metadata)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._done: dict = {}
+
+    def __call__(self, source, language=None, metadata=None):
+        key = (source, language, (metadata or {}).get("magics_language"))
+        if key not in self._done:
+            _remember(self._done, key, super().__call__(source, language, metadata))
+        return self._done[key]
+
+
 class FeedbackHTML(HTMLExporter):
     """nbconvert's HTML exporter without its last step: parsing the finished page with BeautifulSoup
     and writing it out again, to give images an alt text and JupyterLab cells a tabindex. That step
     costs more than rendering the page; nbgrader's feedback template (classic markup) has no
     JupyterLab cells, and the same alt text is added here with a regular expression."""
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._rendered: dict = {}
+        self._highlighters: dict[str, RememberedHighlight] = {}
+
     @pass_context
     def markdown2html(self, context, source):
-        """nbconvert's markdown filter, with math rendered to MathML (see MathMLRenderer)."""
+        """nbconvert's markdown filter, with math rendered to MathML (see MathMLRenderer). Remembered: the
+        prose of a course notebook is the same on every student's page."""
         cell = context.get("cell", {})
-        renderer = MathMLRenderer(
-            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
-            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
-            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
-            **self.lexer_options)
-        return MarkdownWithMath(renderer=renderer).render(source)
+        path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else ""
+        key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True), path)
+        if key not in self._rendered:
+            renderer = MathMLRenderer(
+                escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images, path=path,
+                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options)
+            _remember(self._rendered, key, MarkdownWithMath(renderer=renderer).render(source))
+        return self._rendered[key]
 
     def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
         info = nb.metadata.get("language_info", {})
-        lexer = info.get("pygments_lexer", info.get("name"))
-        self.register_filter("highlight_code",
-                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        lexer = info.get("pygments_lexer", info.get("name")) or "ipython3"
+        if lexer not in self._highlighters:
+            self._highlighters[lexer] = RememberedHighlight(pygments_lexer=lexer, parent=self)
+        self.register_filter("highlight_code", self.filters.get("highlight_code", self._highlighters[lexer]))
         # no widget state: a feedback page shows widgets' plain fallback, as they can't run there anyway
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata={}, parent=self, resources=resources or {}))
