@@ -134,14 +134,17 @@ def _polish(page: str) -> str:
     return NO_ALT.sub(ALT, page)
 
 
-#: pages a FeedbackWriter remembers rendered pieces for: its worker's whole life, up to this many of each
-REMEMBERED = 4096
+#: a FeedbackWriter remembers rendered pieces for its worker's whole life: up to this many of each kind, and
+#: only those of a source up to LONGEST characters (a batch of huge learner cells can't fill the worker's memory)
+REMEMBERED, LONGEST = 4096, 20_000
 
 
-def _remember(cache: dict, key, value) -> None:
-    if len(cache) >= REMEMBERED:
-        cache.clear()
-    cache[key] = value
+def _remember(cache: dict, key: tuple, value: str) -> str:
+    if len(key[0]) <= LONGEST:
+        if len(cache) >= REMEMBERED:
+            cache.clear()
+        cache[key] = value
+    return value
 
 
 class RememberedHighlight(Highlight2HTML):
@@ -154,9 +157,9 @@ class RememberedHighlight(Highlight2HTML):
 
     def __call__(self, source, language=None, metadata=None):
         key = (source, language, (metadata or {}).get("magics_language"))
-        if key not in self._done:
-            _remember(self._done, key, super().__call__(source, language, metadata))
-        return self._done[key]
+        if key in self._done:
+            return self._done[key]
+        return _remember(self._done, key, super().__call__(source, language, metadata))
 
 
 class FeedbackHTML(HTMLExporter):
@@ -177,13 +180,13 @@ class FeedbackHTML(HTMLExporter):
         cell = context.get("cell", {})
         path = context.get("resources", {}).get("metadata", {}).get("path", "") if self.embed_images else ""
         key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True), path)
-        if key not in self._rendered:
-            renderer = MathMLRenderer(
-                escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images, path=path,
-                anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
-                **self.lexer_options)
-            _remember(self._rendered, key, MarkdownWithMath(renderer=renderer).render(source))
-        return self._rendered[key]
+        if key in self._rendered:
+            return self._rendered[key]
+        renderer = MathMLRenderer(
+            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images, path=path,
+            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options)
+        return _remember(self._rendered, key, MarkdownWithMath(renderer=renderer).render(source))
 
     def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
         info = nb.metadata.get("language_info", {})
