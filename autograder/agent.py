@@ -4,9 +4,9 @@ At a kernel's first graded check the grader executes `serve_code(path)` in the l
 outside IPython's history): it defines the agent in a namespace of its own, keeps it in `sys.modules` under
 MODULE, and runs it. At every later check of that kernel, `call_code(path)` runs the kept agent: one short
 line instead of about 25 KB of source for IPython to take in and compile (about 18 ms of the kernel's CPU
-per check). Where the learner's code removed it, the grader sends the whole source again (execute.py); where
-it replaced it, the replacement can only answer for the learner, as the learner's own code can at any time.
-Either way the agent runs to the checker's socket in the kernel's work folder and answers its
+per check). Where the learner's code removed it, the grader sends the whole source again (agentlink.py);
+where it replaced it, the replacement can only answer for the learner, as the learner's own code can at any
+time. The agent connects to the checker's socket in the kernel's work folder and answers its
 requests (look up a name, call a function, read an attribute, ...) with values, until the checker says
 `done`. Nothing it runs decides a grade: whatever the learner's process answers is only the learner's
 answer; the checks, the hidden tests and the verdict stay in the checker (checker.py).
