@@ -11,7 +11,8 @@ This gives the verdicts whole-notebook grading gives because a check reads nothi
 exercise's names (checker.py), and the earlier exercises are the reference during a check either way. The
 one difference is when a name is read: here, after the whole notebook ran. So a case whose answer reads or
 binds a name that a later cell binds is graded as a whole notebook instead (`needs_whole_notebook`), and
-the tests compare both ways on a sample of cases.
+the tests compare both ways on a sample of cases. A name that only the reference answer binds (the case leaves
+a question unanswered) is removed before the case runs, as a whole-notebook run never has it.
 """
 from __future__ import annotations
 
@@ -58,26 +59,50 @@ def _names(source: str) -> tuple[set[str], set[str]]:
     return read - bound - set(dir(builtins)), bound
 
 
-def needs_whole_notebook(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
-    """The names that make a check-level run differ from whole-notebook grading for this case: names its
-    changed cells read or bind that a later cell run in the kernel binds too, and names the reference answers
-    bind that its answers don't. Empty: check level is exact."""
-    changed = [i for i, (a, b) in enumerate(zip(base.cells, case.cells)) if a.source != b.source]
-    if not changed:
-        return set()
+def _runs_in_kernel(cell) -> bool:
+    return cell.cell_type == "code" and not (_meta(cell).get("grade")
+                                             and _meta(cell).get("grade_id") not in checker.LEARNER_SIDE)
+
+
+def _changed(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> list[int]:
+    return [i for i, (a, b) in enumerate(zip(base.cells, case.cells)) if a.source != b.source]
+
+
+def _names_of_case(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> tuple[set[str], set[str], set[str],
+                                                                                       set[str]]:
+    """(names the case's changed cells read or bind, names the reference answers bind that the case's don't,
+    names the unchanged kernel cells after the first change bind, names every unchanged kernel cell binds)."""
+    changed = _changed(base, case)
     touched: set[str] = set()
-    stale: set[str] = set()   # bound by the reference answer, not by this one: it would keep the reference's value
+    stale: set[str] = set()
     for i in changed:
         read, bound = _names(case.cells[i].source)
         touched |= read | bound
         stale |= _names(base.cells[i].source)[1] - bound
     later: set[str] = set()
-    for i in range(changed[0] + 1, len(base.cells)):
-        cell = base.cells[i]
-        runs_in_kernel = not (_meta(cell).get("grade") and _meta(cell).get("grade_id") not in checker.LEARNER_SIDE)
-        if cell.cell_type == "code" and i not in changed and runs_in_kernel:
-            later |= _names(cell.source)[1]
-    return (touched & later) | stale
+    others: set[str] = set()
+    for i, cell in enumerate(base.cells):
+        if i not in changed and _runs_in_kernel(cell):
+            bound = _names(cell.source)[1]
+            others |= bound
+            if changed and i > changed[0]:
+                later |= bound
+    return touched, stale, later, others
+
+
+def needs_whole_notebook(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
+    """The names that make a check-level run differ from whole-notebook grading for this case: names its
+    changed cells read or bind that a later cell run in the kernel binds too, and names the reference answers
+    bind that its answers don't, where another cell binds them too. Empty: check level is exact."""
+    touched, stale, later, others = _names_of_case(base, case)
+    return (touched & later) | (stale & others)
+
+
+def unbound_names(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
+    """Names that only the reference answers bind and the case's answers don't (an unanswered question): a
+    whole-notebook run never has them, so the check-level run removes them before the case's cells run."""
+    _, stale, _, others = _names_of_case(base, case)
+    return stale - others
 
 
 class Session:
@@ -135,10 +160,13 @@ class Session:
 
     def grade(self, student: str, case_nb: nbformat.NotebookNode) -> Result:
         """Run the case from its first changed cell on, score every check, then restore the reference."""
-        changed = [i for i, (a, b) in enumerate(zip(self.base.cells, case_nb.cells)) if a.source != b.source]
+        changed = _changed(self.base, case_nb)
         first = changed[0] if changed else len(self.base.cells)
         self.ep.restart_budget()
         self.ep.outcomes.clear()
+        if unbound := sorted(unbound_names(self.base, case_nb)):
+            self._run(nbformat.v4.new_code_cell(f"for _name in {unbound!r}:\n    globals().pop(_name, None)\n"
+                                                "del _name\n"), first)
         cells, failed = {}, {}
         for index, cell in enumerate(self.base.cells):
             meta = _meta(cell)

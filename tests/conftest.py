@@ -81,13 +81,17 @@ def catalogue_files() -> list[Path]:
     return sorted(CATALOGUE_DIR.glob("nb*.py"))
 
 
+#: the blank notebooks graded whole too (the others at check level): one without a question, one with one
+WHOLE_BLANKS = ("01_projections.ipynb", "03_concat_vs_sum.ipynb")
+
+
 @dataclass
 class Batch:
     """What the suite-wide grading produced (see `batch`)."""
     by_student: dict[str, list]       # every student's Results: whole-notebook or check-level
     cases: dict[str, dict]            # catalogue cases by student id (with "kind")
     out: Path                         # the whole-notebook grading's output folder (feedback pages, ...)
-    both: dict[str, tuple]            # sampled cases graded both ways: {student: (whole Result, check-level Result)}
+    both: dict[tuple[str, str], tuple]  # graded both ways: {(student, notebook): (whole Result, check-level Result)}
     whole: set[str]                   # catalogue cases that needed the whole notebook (checklevel.needs_whole_notebook)
 
     def __iter__(self):               # `by_student, cases, out = batch`
@@ -96,29 +100,34 @@ class Batch:
 
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
-    """Every notebook's blank copy, graded whole, as a class would be; every catalogue case at
-    the level of checks (autograder/checklevel.py: one kernel per notebook), except the cases that need the
-    whole notebook; and the first wrong case of each notebook both ways, to compare (test_catalogue.py)."""
+    """Every notebook's blank copy and every catalogue case, graded at the level of checks
+    (autograder/checklevel.py: one kernel per notebook), except the cases that need the whole notebook; and,
+    to compare (test_catalogue.py), graded both ways: the first wrong case of each notebook and WHOLE_BLANKS."""
     root = tmp_path_factory.mktemp("batch")
     subs = root / "submissions"
-    for name in NOTEBOOKS:   # the solutions are graded whole by the demo (ada: tests/test_cli.py)
-        samples.write_submission(subs, "blank", name, samples.fill(name, blank=True))
     cases, quick, whole = {}, {}, set()
-    sampled = {"wrong-head_dim_no_num_heads_check"}   # its feedback page is read by test_feedback.py
+    for name in NOTEBOOKS:   # the solutions are graded whole by the demo (ada: tests/test_cli.py)
+        blank = samples.fill(name, blank=True)
+        if name in WHOLE_BLANKS or checklevel.needs_whole_notebook(samples.fill(name), blank):
+            samples.write_submission(subs, "blank", name, blank)
+        if name in WHOLE_BLANKS or not checklevel.needs_whole_notebook(samples.fill(name), blank):
+            quick.setdefault(name, {})["blank"] = samples.reference_answers(name, COURSE)   # the stubs
+    sampled = {("wrong-head_dim_no_num_heads_check", NOTEBOOKS[0])}   # its feedback page: test_feedback.py
+    sampled |= {("blank", name) for name in WHOLE_BLANKS}
     for path in catalogue_files():
         cat = samples.load_catalogue(path)
         nb, base = cat["NOTEBOOK"], samples.fill(cat["NOTEBOOK"])
-        sampled.add(f"wrong-{cat['WRONG'][0]['name']}")
+        sampled.add((f"wrong-{cat['WRONG'][0]['name']}", nb))
         for kind in ("WRONG", "CORRECT"):
             for case in cat[kind]:
                 student = f"{kind.lower()}-{case['name']}"
                 cases[student] = {**case, "kind": kind}
                 filled = samples.fill(nb, case["answers"])
-                if student not in sampled and checklevel.needs_whole_notebook(base, filled):
+                if (student, nb) not in sampled and checklevel.needs_whole_notebook(base, filled):
                     whole.add(student)
                 else:
                     quick.setdefault(nb, {})[student] = case["answers"]
-                if student in sampled or student in whole:
+                if (student, nb) in sampled or student in whole:
                     samples.write_submission(subs, student, nb, filled)
     with ThreadPoolExecutor(1) as side:   # the check-level sessions run while the whole notebooks grade
         quick_results = side.submit(checklevel.grade_many, quick, 2)
@@ -129,10 +138,10 @@ def batch(tmp_path_factory):
         by_student.setdefault(r.student_id, []).append(r)
     both = {}
     for r in quick_results:
-        if r.student_id in sampled:
-            both[r.student_id] = (by_student[r.student_id][0], r)
+        if (r.student_id, r.notebook) in sampled:
+            both[(r.student_id, r.notebook)] = (next(w for w in by_student[r.student_id] if w.notebook == r.notebook), r)
         else:
-            by_student[r.student_id] = [r]
+            by_student.setdefault(r.student_id, []).append(r)
     return Batch(by_student, cases, root / "out", both, whole)
 
 

@@ -80,21 +80,23 @@ def test_one_wrong_early_exercise_costs_points_in_its_own_checks_only(batch, pat
 
 
 def test_check_level_grades_as_the_whole_notebook_does(batch):
-    """The sampled cases (the first wrong answer of every notebook) were graded both ways: the same score,
-    the same failed checks and the same messages."""
-    assert len(batch.both) >= len(catalogue_files())
-    for student, (whole, quick) in batch.both.items():
-        assert whole.graded and quick.graded, (student, whole.status, quick.status)
-        assert (quick.score, quick.max_score) == (whole.score, whole.max_score), student
-        assert quick.failed == whole.failed, student
+    """The sampled submissions (the first wrong answer of every notebook, and two blank notebooks, one with an
+    unanswered question) were graded both ways: the same score, the same failed checks and the same messages."""
+    from conftest import WHOLE_BLANKS
+
+    assert len(batch.both) >= len(catalogue_files()) + len(WHOLE_BLANKS)
+    for key, (whole, quick) in batch.both.items():
+        assert whole.graded and quick.graded, (key, whole.status, quick.status)
+        assert (quick.score, quick.max_score) == (whole.score, whole.max_score), key
+        assert quick.failed == whole.failed, key
 
 
-def test_cases_that_read_or_leave_a_later_name_are_graded_whole(batch):
-    """A wrong attention that divides by the global d_model (which a later section sets to 16) and an
-    unanswered question (the reference's `answer` would stay defined) can't be graded at check level."""
+def test_cases_that_read_a_later_name_are_graded_whole(batch):
+    """A wrong attention that divides by the global d_model (which a later section sets to 16) can't be graded
+    at check level; an unanswered question can: the name only the reference answer binds is removed first."""
     from autograder import checklevel
 
-    assert {"wrong-attn_sqrt_d_model", "wrong-question_unanswered"} <= batch.whole
+    assert "wrong-attn_sqrt_d_model" in batch.whole and "wrong-question_unanswered" not in batch.whole
     nb = "02_scaled_attention.ipynb"
     reads_d_model = samples.fill(nb, {"scaled_dot_product_attention": (
         "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
@@ -102,3 +104,22 @@ def test_cases_that_read_or_leave_a_later_name_are_graded_whole(batch):
         "    return softmax(scores, axis=-1) @ V, softmax(scores, axis=-1)\n")})
     assert checklevel.needs_whole_notebook(samples.fill(nb), reads_d_model) == {"d_model"}
     assert checklevel.needs_whole_notebook(samples.fill(nb), samples.fill(nb)) == set()
+    unanswered = samples.fill(nb, blank=True)
+    assert checklevel.needs_whole_notebook(samples.fill(nb), unanswered) == set()
+    assert checklevel.unbound_names(samples.fill(nb), unanswered) == {"scaling_answer"}
+
+
+def test_a_name_that_another_cell_binds_too_is_not_removed():
+    """If an earlier or later cell binds the name that the reference answer binds and the case doesn't, removing
+    it would be as wrong as keeping the reference's value: that case is graded whole."""
+    from autograder import checklevel
+
+    nb = "02_scaled_attention.ipynb"
+    base = samples.fill(nb)
+    assert checklevel.unbound_names(base, samples.fill(nb, {"scaling_answer": "pass\n"})) == {"scaling_answer"}
+    earlier = next(i for i, c in enumerate(base.cells) if c.cell_type == "code")
+    base.cells[earlier].source += "\nscaling_answer = 'A'\n"
+    case = samples.fill(nb, {"scaling_answer": "pass\n"})
+    case.cells[earlier].source = base.cells[earlier].source
+    assert checklevel.needs_whole_notebook(base, case) == {"scaling_answer"}
+    assert checklevel.unbound_names(base, case) == set()

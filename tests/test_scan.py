@@ -5,7 +5,7 @@ import ast
 import pytest
 
 from autograder import samples, scan
-from conftest import NOTEBOOKS
+from conftest import NOTEBOOKS, catalogue_files
 
 NB = NOTEBOOKS[0]
 WRONG_HEAD_DIM = "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"   # no divisibility check
@@ -69,9 +69,19 @@ def test_scan_leaves_ordinary_answers_and_released_cells_alone():
 
 def test_no_correct_or_blank_notebook_is_flagged(batch):
     """The scan raises nothing on the stubs or the catalogue's correct variants (nor on the solutions: the demo's
-    ada, tests/test_cli.py)."""
+    ada, tests/test_cli.py): not on the rows graded whole, and, as grading scans them, not on any of them (most
+    are graded at check level, which doesn't scan)."""
     by_student, _, _ = batch
-    rows = [r for s, rs in by_student.items() if s == "blank" or s.startswith("correct-") for r in rs]
-    assert rows
-    flagged = {(r.student_id, r.notebook): r.flags for r in rows if r.flags}
-    assert not flagged, flagged
+    rows = [r for s, rs in by_student.items() if s == "blank" or s.startswith("correct-") for r in rs if r.flags]
+    assert not rows, [(r.student_id, r.notebook, r.flags) for r in rows]
+    flagged = {}
+    for name in NOTEBOOKS:
+        released = scan.released_sources(samples.COURSE / name)
+        flagged[("blank", name)] = scan.scan_notebook(samples.fill(name, blank=True), released)
+    for path in catalogue_files():
+        cat = samples.load_catalogue(path)
+        released = scan.released_sources(samples.COURSE / cat["NOTEBOOK"])
+        for case in cat["CORRECT"]:
+            flagged[(case["name"], cat["NOTEBOOK"])] = scan.scan_notebook(samples.fill(cat["NOTEBOOK"], case["answers"]),
+                                                                          released)
+    assert len(flagged) > 50 and not {k: v for k, v in flagged.items() if v}, {k: v for k, v in flagged.items() if v}
