@@ -10,7 +10,6 @@ emptied; a template that does not answer is thrown away with its whole sandbox a
 """
 from __future__ import annotations
 
-import ast
 import asyncio
 import atexit
 import json
@@ -22,9 +21,8 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-import nbformat
 from jupyter_client.provisioning import LocalProvisioner
 
 from . import memlimit, zygote
@@ -34,35 +32,6 @@ from .options import Limits
 
 SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
 READY_TIMEOUT = 120   # seconds the template may take to import its modules (torch on a busy machine)
-
-
-#: Modules that an imported module loads on first use, not at import: PyTorch's optimizers and some torch.nn
-#: functions import torch._dynamo (and with it sympy), about a second of CPU in every kernel of notebooks 04,
-#: 06 and 08 unless the template has it.
-ON_FIRST_USE = {"torch.nn": ("torch._dynamo",)}
-
-
-def imports_of(notebooks: Iterable[Path]) -> list[str]:
-    """The modules the code cells of `notebooks` import at top level (`import a.b`, `from a.b import c`), and
-    what those load on first use (ON_FIRST_USE)."""
-    found: set[str] = set()
-    for path in notebooks:
-        for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            try:
-                tree = ast.parse(cell.source)
-            except SyntaxError:
-                continue
-            for node in tree.body:
-                if isinstance(node, ast.Import):
-                    found.update(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    found.add(node.module)
-    for module, later in ON_FIRST_USE.items():
-        if module in found:
-            found.update(later)
-    return sorted(found)
 
 
 class Template:

@@ -17,6 +17,7 @@ import nbformat
 
 from . import forkserver, logs, memlimit, repair, sandbox, scan
 from .feedback import FeedbackWriter
+from .preload import imports_of
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config
@@ -140,7 +141,7 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None) -> N
     logs.worker_setup(out)
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
-    preload = forkserver.imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
+    preload = imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
     course = NbgraderCourse(root, nbgrader_config(root, options, preload))
     if options.isolation == "bwrap" and options.kernels == "fork":   # its imports run while the first notebook is set up
         forkserver.start(options.limits, preload)

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import forkserver, grading, samples, sandbox
+from autograder import forkserver, grading, preload, samples, sandbox
 from autograder.paths import COURSE
 from autograder.sandbox import Limits
 from conftest import NOTEBOOKS, running
@@ -62,7 +62,7 @@ def test_imports_of_lists_top_level_imports(tmp_path):
         nbformat.v4.new_markdown_cell("import pandas"),
     ])
     nbformat.write(nb, tmp_path / "x.ipynb")
-    assert forkserver.imports_of([tmp_path / "x.ipynb"]) == ["matplotlib", "numpy", "os.path"]
+    assert preload.imports_of([tmp_path / "x.ipynb"]) == ["matplotlib", "numpy", "os.path"]
 
 
 def test_the_template_also_loads_what_torch_nn_imports_on_first_use(tmp_path):
@@ -73,8 +73,8 @@ def test_the_template_also_loads_what_torch_nn_imports_on_first_use(tmp_path):
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn")])
     nbformat.write(nb, tmp_path / "x.ipynb")
-    assert forkserver.imports_of([tmp_path / "x.ipynb"]) == ["torch", "torch._dynamo", "torch.nn"]
-    assert "torch._dynamo" not in forkserver.imports_of([COURSE / NB])
+    assert preload.imports_of([tmp_path / "x.ipynb"]) == ["torch", "torch._dynamo", "torch.nn"]
+    assert "torch._dynamo" not in preload.imports_of([COURSE / NB])
     # what ON_FIRST_USE says is true of the installed PyTorch: making an optimizer imports torch._dynamo
     probe = ("import sys, torch, torch.nn as nn\nassert 'torch._dynamo' not in sys.modules\n"
              "torch.optim.Adam(nn.Linear(2, 2).parameters())\nprint('torch._dynamo' in sys.modules)")

@@ -217,7 +217,6 @@ def _cases() -> dict[str, tuple[str, dict]]:
              "plain_wrong_02": (NB2, {"softmax": WRONG_SOFTMAX}),
              "plain_wrong_07": (NB7, {"repeat_kv": WRONG_REPEAT}),
              "plain_wrong_04": (NB4, {"head_contributions": WRONG_HC}),
-             "plain_wrong_05": (NB5, {"mha_flops": WRONG_FLOPS}),
              "t05_patches_torch": (NB5, {"mha_flops": TRICKS["patches_torch"] + WRONG_FLOPS}),
              "t06_patches_torch": (NB6, {"ablate_heads": TRICKS["patches_torch"] + TRICKS["patches_allclose"]
                                          + WRONG_ABLATE}),
@@ -340,7 +339,6 @@ def test_the_wrong_answers_lose_points_in_their_own_checks_only(graded):
     assert set(rows["plain_wrong_02"].failed) == {"check_softmax_stable"}
     assert set(rows["plain_wrong_07"].failed) == {"check_repeat_kv"}
     assert set(rows["plain_wrong_04"].failed) == {"check_head_contributions"}
-    assert set(rows["plain_wrong_05"].failed) == {"check_mha_flops"}
     assert rows["correct_01"].score == rows["correct_01"].max_score == 8.0
 
 
@@ -351,9 +349,9 @@ def test_there_are_at_least_20_tampering_submissions():
     assert len(TAMPERED) >= 20 and len({_cases()[s][0] for s in TAMPERED}) == 6
 
 
-#: notebook 06 is the slowest to grade: its plain wrong answer (the catalogue's ablate_token_rows) isn't graded
-#: again here; what it loses is known exactly: the points of its one check
-NO_PLAIN = {"06": "check_ablate_heads"}
+#: notebooks 05 and 06 are the slowest to grade: their plain wrong answers (the catalogue's flops_no_projections
+#: and ablate_token_rows) aren't graded again here; what they lose is known exactly: the points of their one check
+NO_PLAIN = {"05": "check_mha_flops", "06": "check_ablate_heads"}
 
 
 @pytest.mark.parametrize("student", TAMPERED)
