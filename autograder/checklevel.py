@@ -31,7 +31,8 @@ from .execute import SandboxedExecute
 from .nbcourse import nbgrader_config
 from .options import GradeOptions, Limits
 from .outcome import STOPPED, Outcome, Result, error_line
-from .paths import SOLUTIONS
+from .paths import COURSE, SOLUTIONS
+from .preload import imports_of
 
 #: the session kernel runs the reference notebook and every case: no notebook time limit of its own
 SESSION_LIMITS = Limits(notebook_timeout=24 * 3600)
@@ -112,8 +113,9 @@ class Session:
         self.notebook, self.stem = notebook, Path(notebook).stem
         self.base = samples.fill(notebook)
         self._tmp = tempfile.TemporaryDirectory(prefix="mha-checklevel-")
-        options = GradeOptions(cell_timeout=cell_timeout, limits=SESSION_LIMITS, isolation=isolation, kernels="fresh")
-        config = nbgrader_config(Path(self._tmp.name), options)
+        # kernels forked from one template per process, which has imported what every course notebook imports
+        options = GradeOptions(cell_timeout=cell_timeout, limits=SESSION_LIMITS, isolation=isolation)
+        config = nbgrader_config(Path(self._tmp.name), options, imports_of(sorted(COURSE.glob("*.ipynb"))))
         config.SandboxedExecute.source_dir = str(SOLUTIONS)
         self.ep = SandboxedExecute(config=config)
         self.resources = {"unique_key": self.stem, "metadata": {"path": self._tmp.name}}
