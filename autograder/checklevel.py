@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import checker, samples, sandbox
+from . import checker, samples, sandbox, workers
 from .execute import SandboxedExecute
 from .nbcourse import nbgrader_config
 from .options import GradeOptions, Limits
@@ -222,15 +222,19 @@ def _grade_notebook(notebook: str, answers: dict[str, dict[str, str]], cell_time
     return grade_cases(notebook, answers, cell_timeout, isolation)
 
 
+def _init_worker(parent: tuple[dict[str, str], str]) -> None:
+    workers.adopt(*parent)
+
+
 def grade_many(work: dict[str, dict[str, dict[str, str]]], jobs: int = 2, cell_timeout: int = 60,
                isolation: str = "auto") -> list[Result]:
     """{notebook: {student: answers}}, one session per notebook, `jobs` notebooks at once (the longest first)."""
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     order = sorted(work, key=lambda nb: -len(work[nb]))
     if jobs <= 1 or len(order) <= 1:
         return [r for nb in order for r in grade_cases(nb, work[nb], cell_timeout, isolation)]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=workers.context(), initializer=_init_worker,
+                             initargs=(workers.here(),)) as pool:
         futures = [pool.submit(_grade_notebook, nb, work[nb], cell_timeout, isolation) for nb in order]
         return [r for f in futures for r in f.result()]

@@ -211,7 +211,7 @@ def ready_template(limits: Limits, preload: list[str]) -> Template | None:
 
 
 @atexit.register
-def _close_all() -> None:
+def close_all() -> None:
     for t in _templates.values():
         t.close()
 

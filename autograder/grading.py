@@ -1,7 +1,6 @@
 """Grade a folder of submissions with nbgrader: autograde, feedback, and one result per notebook."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import sys
@@ -15,7 +14,7 @@ from typing import TypeVar
 
 import nbformat
 
-from . import forkserver, logs, memlimit, repair, sandbox, scan
+from . import forkserver, logs, memlimit, repair, sandbox, scan, workers
 from .feedback import FeedbackWriter
 from .preload import imports_of
 from .gradebook import write_gradebook
@@ -137,7 +136,9 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
 _worker: dict = {}
 
 
-def _init_worker(base: Path, out: Path, options: GradeOptions, events=None) -> None:
+def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None) -> None:
+    if parent is not None:
+        workers.adopt(*parent)
     logs.worker_setup(out)
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
@@ -174,10 +175,10 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
                 results.extend(_grade_in_worker(student_id, subs))
             bar.unit_done(student_id, subs)
     else:
-        ctx = multiprocessing.get_context("spawn")   # no forking of a process that holds zmq/asyncio state
+        ctx = workers.context()
         events = ctx.Queue()
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(base, out, options, events)) as pool:
+                                 initargs=(base, out, options, events, workers.here())) as pool:
             for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
                 pool.submit(int)
             prepared = prepare()

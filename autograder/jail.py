@@ -42,9 +42,16 @@ def sandbox_uid() -> int:
     return 1_900_000_000 + os.getpid() % 1_000_000
 
 
+#: A unix socket's path has at most 107 bytes, and a work folder holds the kernel's and the grader's sockets
+#: ("nb-XXXXXXXX/.grader-<16 hex>.sock"): under a longer TMPDIR they go to /tmp instead.
+LONGEST_BASE = 64
+
+
 def new_workdir() -> Path:
     """A new, empty work folder that only its owner can enter, under a folder that others can't list."""
     base = Path(tempfile.gettempdir()) / "mha-sandboxes"
+    if len(str(base).encode()) > LONGEST_BASE:
+        base = Path("/tmp/mha-sandboxes")
     base.mkdir(mode=0o711, exist_ok=True)
     os.chmod(base, 0o711)
     work = Path(tempfile.mkdtemp(prefix="nb-", dir=base))

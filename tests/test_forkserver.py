@@ -230,3 +230,36 @@ def test_a_new_kernel_with_the_pid_of_an_earlier_one_is_not_taken_for_dead():
     assert template.returncode(4242) == 0
     os.close(write_end)
     reader.join(5)
+
+
+@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed")
+def test_workers_take_the_callers_environment_and_leave_no_sandbox(monkeypatch):
+    """Grading workers are forked from one process that imported the grader (autograder/workers.py), not started
+    anew: each still takes the environment of the process that grades (here TMPDIR, where sandboxes are made), and
+    removes its kernel template's sandbox when it ends (a forked worker runs no atexit)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="w-") as tmp:
+        monkeypatch.setenv("TMPDIR", tmp)
+        subs = Path(tmp) / "subs"
+        for student in ("amy", "bob"):
+            samples.write_submission(subs, student, NB, samples.fill(NB))
+        rows = grading.grade(subs, Path(tmp) / "out", progress=False, jobs=2, limits=LIMITS)
+        assert [r.score for r in rows] == [8.0, 8.0], [r.status for r in rows]
+        assert (Path(tmp) / "mha-sandboxes").is_dir(), "the workers made their sandboxes somewhere else"
+        assert not list((Path(tmp) / "mha-sandboxes").iterdir())
+
+
+@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed")
+def test_a_long_tmpdir_still_grades(tmp_path, monkeypatch):
+    """Found while testing the workers: under a TMPDIR of 70 characters or so the grader's socket for the checks
+    could not be made (a unix socket's path has at most 107 bytes), and every notebook was "not graded"."""
+    import tempfile
+
+    long = tmp_path / ("x" * 60)
+    long.mkdir()
+    monkeypatch.setenv("TMPDIR", str(long))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    samples.write_submission(tmp_path / "subs", "amy", NB, samples.fill(NB))
+    row, = grading.grade(tmp_path / "subs", tmp_path / "out", progress=False, jobs=1, limits=LIMITS)
+    assert row.score == row.max_score == 8.0, row.status

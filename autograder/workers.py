@@ -1,0 +1,39 @@
+"""The processes that grade: forked from one clean process that has imported the grader.
+
+Each grading worker (grading.py) and check-level session (checklevel.py) used to start a new Python that
+spent a second and a half importing nbgrader before its first notebook. Here multiprocessing's forkserver
+imports the grader once, single-threaded and before any kernel or zmq socket exists, and forks every worker
+from it: never the process that asked, which may hold threads, zmq and asyncio state. A forked worker takes
+the environment and working folder of the process that starts it (`here`, `adopt`), as a new Python would.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from multiprocessing import util
+
+PRELOAD = ["autograder.grading", "autograder.checklevel"]
+
+
+def context() -> multiprocessing.context.BaseContext:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)   # read when the forkserver starts: the first pool of this process
+    return ctx
+
+
+def here() -> tuple[dict[str, str], str]:
+    """What a worker takes from the process that starts it now: its environment and working folder."""
+    return dict(os.environ), os.getcwd()
+
+
+def adopt(env: dict[str, str], cwd: str) -> None:
+    """In a new worker: take `here()`'s environment and folder, and close this worker's kernel templates when
+    it ends (a forked worker ends without running `atexit`)."""
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None   # found again from TMPDIR, as a new Python would
+    os.chdir(cwd)
+    from . import forkserver
+
+    util.Finalize(None, forkserver.close_all, exitpriority=10)
