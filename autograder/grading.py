@@ -19,7 +19,7 @@ from .feedback import FeedbackWriter
 from .preload import imports_of
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
-from .nbcourse import NbgraderCourse, build_course, nbgrader_config
+from .nbcourse import NbgraderCourse, build_course, nbgrader_config, share_gradebook_engines
 from .outcome import NOT_RUN, STOPPED, Outcome, Result, cell_label, error_line, verdicts
 from .progress import Progress, listen
 from .paths import ASSIGNMENT, COURSE, notebook_names
@@ -140,6 +140,7 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
     if parent is not None:
         workers.adopt(*parent)
     logs.worker_setup(out)
+    share_gradebook_engines()
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
     shutil.copytree(base, root, dirs_exist_ok=True)
     preload = imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))

@@ -26,3 +26,25 @@ def test_a_student_who_handed_in_some_notebooks_waits_for_no_manual_grading(tmp_
     assert not waiting, waiting   # formgrader would list these as waiting for a grader
     assert scores["01_projections"] == (2.0, False)
     assert all(score == 0 for name, (score, _) in scores.items() if name != "01_projections"), scores
+
+
+def test_a_grading_worker_shares_one_engine_per_gradebook(tmp_path, monkeypatch):
+    """nbgrader makes a new SQLAlchemy engine, with an empty statement cache, each time it opens its gradebook
+    (about ten times a notebook); a grading worker shares one per database (nbcourse.share_gradebook_engines).
+    This holds only while nbgrader's Gradebook makes its engine through `nbgrader.api.create_engine`."""
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from autograder.nbcourse import share_gradebook_engines
+
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)   # put back afterwards
+    share_gradebook_engines(most=2)
+    urls = [f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("a", "b", "c")]
+    with Gradebook(urls[0]) as first:
+        first.add_student("amy")
+    with Gradebook(urls[0]) as again:   # the same engine, and what the first one wrote
+        assert again.engine is first.engine and [s.id for s in again.students] == ["amy"]
+    with Gradebook(urls[1]) as other, Gradebook(urls[2]):
+        assert other.engine is not first.engine and other.students == []
+    with Gradebook(urls[0]) as later:   # the two most recent databases keep their engines: a new one here
+        assert later.engine is not first.engine and [s.id for s in later.students] == ["amy"]
