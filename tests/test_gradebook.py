@@ -37,7 +37,10 @@ def test_a_grading_worker_shares_one_engine_per_gradebook(tmp_path, monkeypatch)
 
     from autograder.nbcourse import share_gradebook_engines
 
-    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)   # put back afterwards
+    import sqlalchemy
+
+    # as nbgrader has it (a grading run in this process may have shared it already); put back afterwards
+    monkeypatch.setattr(nbgrader.api, "create_engine", sqlalchemy.create_engine)
     share_gradebook_engines(most=2)
     urls = [f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("a", "b", "c")]
     with Gradebook(urls[0]) as first:
