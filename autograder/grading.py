@@ -180,7 +180,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
         events = ctx.Queue()
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(base, out, options, events, workers.here())) as pool:
-            for _ in range(jobs):   # start every worker now: each spends a second or two importing nbgrader
+            for _ in range(jobs):   # start every worker now: each copies the course and starts its kernel template
                 pool.submit(int)
             prepared = prepare()
             futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in work}
