@@ -108,9 +108,10 @@ def batch(tmp_path_factory):
     cases, quick, whole = {}, {}, set()
     for name in NOTEBOOKS:   # the solutions are graded whole by the demo (ada: tests/test_cli.py)
         blank = samples.fill(name, blank=True)
-        if name in WHOLE_BLANKS or checklevel.needs_whole_notebook(samples.fill(name), blank):
+        needs_whole = bool(checklevel.needs_whole_notebook(samples.fill(name), blank))
+        if name in WHOLE_BLANKS or needs_whole:
             samples.write_submission(subs, "blank", name, blank)
-        if name in WHOLE_BLANKS or not checklevel.needs_whole_notebook(samples.fill(name), blank):
+        if name in WHOLE_BLANKS or not needs_whole:
             quick.setdefault(name, {})["blank"] = samples.reference_answers(name, COURSE)   # the stubs
     sampled = {("wrong-head_dim_no_num_heads_check", NOTEBOOKS[0])}   # its feedback page: test_feedback.py
     sampled |= {("blank", name) for name in WHOLE_BLANKS}
