@@ -176,7 +176,7 @@ def _run_all(work: list[tuple[str, list[Submission]]], base: Path, out: Path, op
                 results.extend(_grade_in_worker(student_id, subs))
             bar.unit_done(student_id, subs)
     else:
-        ctx = workers.context()
+        ctx = workers.context(imports_of(sorted((base / "release" / ASSIGNMENT).glob("*.ipynb")), first_use=False))
         events = ctx.Queue()
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
                                  initargs=(base, out, options, events, workers.here())) as pool:

@@ -13,9 +13,9 @@ import nbformat
 ON_FIRST_USE = {"torch.nn": ("torch._dynamo",)}
 
 
-def imports_of(notebooks: Iterable[Path]) -> list[str]:
+def imports_of(notebooks: Iterable[Path], first_use: bool = True) -> list[str]:
     """The modules the code cells of `notebooks` import at top level (`import a.b`, `from a.b import c`), and
-    what those load on first use (ON_FIRST_USE)."""
+    (`first_use`) what those load on first use (ON_FIRST_USE)."""
     found: set[str] = set()
     for path in notebooks:
         for cell in nbformat.read(path, as_version=4).cells:
@@ -31,6 +31,6 @@ def imports_of(notebooks: Iterable[Path]) -> list[str]:
                 elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                     found.add(node.module)
     for module, later in ON_FIRST_USE.items():
-        if module in found:
+        if first_use and module in found:
             found.update(later)
     return sorted(found)
