@@ -23,7 +23,7 @@ def context(modules: Iterable[str] = ()) -> multiprocessing.context.BaseContext:
     """The forkserver context; `modules` (what the notebooks to grade import: a worker's checker runs their
     locked cells, and with them `import torch`, a second) are imported there too, if this call starts it."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD + sorted(modules))   # read when the forkserver starts: the first pool of this process
+    ctx.set_forkserver_preload(PRELOAD + sorted(modules))   # read when the forkserver starts: this process's first pool
     return ctx
 
 
