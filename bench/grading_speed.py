@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fresh-jobs", default="2", help="worker counts to time with --kernels fresh too "
                    "(a new sandbox and Python per notebook; default 2; '' for none)")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--no-warm-up", action="store_true", help="skip the untimed warm-up run (it fills the generated "
+                   "course's cache and Python's bytecode caches, so that the first timed command doesn't pay for them)")
     p.add_argument("--no-plain", action="store_true", help="skip plain nbgrader (for long notebooks: it grades "
                    "them one after another)")
     args = p.parse_args(argv)
@@ -113,9 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="speed-") as tmp:
         subs = Path(tmp) / "submissions"
         make_batch(subs, n, args.notebook)
-        warm = Path(tmp) / "warm-up"
-        make_batch(warm, 1, args.notebook)
-        ours(warm, 1, env)   # warm-up: the generated course cache, Python's bytecode caches
+        if not args.no_warm_up:
+            warm = Path(tmp) / "warm-up"
+            make_batch(warm, 1, args.notebook)
+            ours(warm, 1, env)   # warm-up: the generated course cache, Python's bytecode caches
         load_before = os.getloadavg()[0]
         autograde, feedback = (float("nan"), float("nan")) if args.no_plain else plain_nbgrader(subs, args.notebook, env)
         timed = {f"--jobs {j}": ours(subs, j, env) for j in map(int, args.jobs.split(","))}
