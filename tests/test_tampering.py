@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.iopub import MAX_MESSAGE
 from autograder.outcome import VERDICT
 from autograder import grading, samples
 from autograder.sandbox import Limits
@@ -36,14 +37,15 @@ WRONG_HC = ("def head_contributions(H, W_O):\n"        # assumes a batch axis in
 SCRATCH = "\n_H0, _n0, _C0 = H, n, C\nH = H[:, :2]\nn = 2\nC = combine_heads(H)\n"
 WRONG_REPEAT = "def repeat_kv(K, n_rep):\n    return np.tile(K, (1,) * (K.ndim - 3) + (n_rep, 1, 1))\n"
 # A module whose causal mask is inverted: it fails check_module_grad, one of the two checks that run in the
-# learner's kernel. Its flooding twin prints 20 MB on every call, which makes the grader cut the output
-# channel (iopub.py) and lose the check's error message: the kernel's execute reply must decide instead.
+# learner's kernel. Its flooding twin prints a megabyte more than the largest output message the grader takes on
+# every call, which makes the grader cut the output channel (iopub.py) and lose the check's error message: the
+# kernel's execute reply must decide instead.
 _NB04 = samples.load_catalogue(Path(__file__).parent / "catalogue" / "nb04.py")
 WRONG_MODULE = next(c["answers"]["MultiHeadAttention"] for c in _NB04["WRONG"]
                     if c["name"] == "module_mask_torch_convention")
 FLOODING_MODULE = WRONG_MODULE.replace("    def forward(self, query, key, value, mask=None):\n",
                                        "    def forward(self, query, key, value, mask=None):\n"
-                                       "        print('x' * 20_000_000)\n", 1)
+                                       f"        print('x' * {MAX_MESSAGE + 1_000_000})\n", 1)
 
 # Tricks, each put in front of the wrong answer (or, where it says so, inside it).
 TRICKS = {
