@@ -5,6 +5,7 @@ leaves behind (files, a daemon, a patched module) is gone for the next one, a st
 stops the template loses only their own notebook, and the template's memory is out of reach. The
 fresh-kernel mode (`kernels="fresh"`) still grades the hostile cases as before. Needs bubblewrap.
 """
+import os
 import re
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def test_the_template_also_loads_what_torch_nn_imports_on_first_use(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import torch\nimport torch.nn as nn")])
     nbformat.write(nb, tmp_path / "x.ipynb")
     assert preload.imports_of([tmp_path / "x.ipynb"]) == ["torch", "torch._dynamo", "torch.nn"]
+    # the grader's own processes (workers.context) import only what the cells import: no optimizer runs there
+    assert preload.imports_of([tmp_path / "x.ipynb"], first_use=False) == ["torch", "torch.nn"]
     assert "torch._dynamo" not in preload.imports_of([COURSE / NB])
     # what ON_FIRST_USE says is true of the installed PyTorch: making an optimizer imports torch._dynamo
     probe = ("import sys, torch, torch.nn as nn\nassert 'torch._dynamo' not in sys.modules\n"
@@ -263,3 +266,22 @@ def test_a_long_tmpdir_still_grades(tmp_path, monkeypatch):
     samples.write_submission(tmp_path / "subs", "amy", NB, samples.fill(NB))
     row, = grading.grade(tmp_path / "subs", tmp_path / "out", progress=False, jobs=1, limits=LIMITS)
     assert row.score == row.max_score == 8.0, row.status
+
+
+def test_grading_workers_start_with_the_notebooks_modules_imported(tmp_path):
+    """The process that grading workers are forked from has imported what the graded notebooks import (a worker's
+    checker runs their locked cells: `import torch` there is a second per worker otherwise) and the gradebook's
+    SQLite dialect. In a new Python, as its forkserver starts with the first pool of a process."""
+    import subprocess
+    import sys
+
+    (tmp_path / "probe.py").write_text(
+        "import sys\n\ndef seen():\n"
+        "    return [m for m in ('colorsys', 'sqlalchemy.dialects.sqlite') if m in sys.modules]\n")
+    main = ("from concurrent.futures import ProcessPoolExecutor\nimport probe\nfrom autograder import workers\n"
+            "with ProcessPoolExecutor(1, mp_context=workers.context(['colorsys'])) as pool:\n"
+            "    print(pool.submit(probe.seen).result())\n")
+    done = subprocess.run([sys.executable, "-c", main], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['colorsys', 'sqlalchemy.dialects.sqlite']", done.stdout
