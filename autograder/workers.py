@@ -14,16 +14,18 @@ import tempfile
 from multiprocessing import util
 from typing import Iterable
 
-#: The grader, and what every worker's first notebook would import otherwise (the gradebook's SQLite dialect,
-#: ipykernel's kernel spec): about a third of a second per worker.
-PRELOAD = ["autograder.grading", "autograder.checklevel", "sqlalchemy.dialects.sqlite", "ipykernel.kernelspec"]
+#: The grader, and (warm.py) what every worker's first notebook would import otherwise.
+PRELOAD = ["autograder.grading", "autograder.checklevel", "autograder.warm"]
+#: the modules the graded notebooks import, comma-separated, for warm.py in the forkserver
+WARM_ENV = "MHA_GRADER_WARM"
 
 
 def context(modules: Iterable[str] = ()) -> multiprocessing.context.BaseContext:
-    """The forkserver context; `modules` (what the notebooks to grade import: a worker's checker runs their
-    locked cells, and with them `import torch`, a second) are imported there too, if this call starts it."""
+    """The forkserver context; `modules` (what the notebooks to grade import) are imported there too, by
+    warm.py, if this call's process has not started its forkserver yet."""
+    os.environ[WARM_ENV] = ",".join(sorted(modules))   # the forkserver starts with this environment
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD + sorted(modules))   # read when the forkserver starts: this process's first pool
+    ctx.set_forkserver_preload(PRELOAD)   # read when the forkserver starts: this process's first pool
     return ctx
 
 

@@ -271,15 +271,18 @@ def test_a_long_tmpdir_still_grades(tmp_path, monkeypatch):
 def test_grading_workers_start_with_the_notebooks_modules_imported(tmp_path):
     """The process that grading workers are forked from has imported what the graded notebooks import (a worker's
     checker runs their locked cells: `import torch` there is a second per worker otherwise) and the gradebook's
-    SQLite dialect. In a new Python, as its forkserver starts with the first pool of a process."""
+    SQLite dialect; one that fails to import costs nothing more. In a new Python, as its forkserver starts with the
+    first pool of a process."""
     import subprocess
     import sys
 
     (tmp_path / "probe.py").write_text(
         "import sys\n\ndef seen():\n"
         "    return [m for m in ('colorsys', 'sqlalchemy.dialects.sqlite') if m in sys.modules]\n")
+    # a notebook module that fails on import with something else than ImportError (a broken install's OSError)
+    (tmp_path / "broken_install.py").write_text("raise OSError('libcudart.so: cannot open shared object file')\n")
     main = ("from concurrent.futures import ProcessPoolExecutor\nimport probe\nfrom autograder import workers\n"
-            "with ProcessPoolExecutor(1, mp_context=workers.context(['colorsys'])) as pool:\n"
+            "with ProcessPoolExecutor(1, mp_context=workers.context(['broken_install', 'colorsys'])) as pool:\n"
             "    print(pool.submit(probe.seen).result())\n")
     done = subprocess.run([sys.executable, "-c", main], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONPATH": str(tmp_path)})
