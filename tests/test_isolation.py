@@ -26,7 +26,9 @@ def _cases(subs: Path, port: int) -> dict[str, str]:
     """{student: source of their head_dim cell}."""
     return {
         "a_infinite_loop": "while True:\n    pass\n",
-        "b_ignores_sigint": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        # deaf to the interrupt that a cell timeout sends first: it must be killed (it waits rather than spins:
+        # a_infinite_loop is the one that holds a core)
+        "b_ignores_sigint": "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.05)\n",
         "c_memory_bomb": "x = bytearray(64 * 2**30)\n",
         # 64 MiB at a time, reserved but never written: the per-process limit counts what is reserved, so this
         # reaches it in a millisecond however loaded the machine is (writing 1 GiB first once took CI past the
@@ -34,8 +36,10 @@ def _cases(subs: Path, port: int) -> dict[str, str]:
         "c_memory_growth": "chunks = []\nwhile True:\n    chunks.append(bytes(2**26))\n",
         "d_os_exit": "import os\nos._exit(3)\n",
         "e_segfault": "import ctypes\nctypes.string_at(0)\n",
-        # bounded by the process limit (64), which is in place before any student code runs
-        "f_fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        # bounded by the process limit (64), which is in place before any student code runs; every process forks
+        # again as soon as one ends (a 64-process busy loop would only take the CPU from the rest of the suite)
+        "f_fork_bomb": ("import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n"
+                        "        time.sleep(0.01)\n"),
         # one message ten times the output channel's limit (2 MiB; iopub.py); a hundred megabytes once took
         # a loaded CI machine past the 6 s cell limit just to build and send (the 300 MB flood test below
         # sends its flood in 1 MiB pieces)
