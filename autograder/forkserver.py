@@ -27,7 +27,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 from . import memlimit, zygote
 from .stderrlog import StderrTail
-from .jail import bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid
+from .jail import bwrap_args, kernel_env, limit_args, new_workdir, sandbox_uid, seed_font_cache
 from .options import Limits
 
 SOURCE = Path(zygote.__file__).read_text(encoding="utf-8")
@@ -43,6 +43,7 @@ class Template:
         self.uid = sandbox_uid() if os.geteuid() == 0 else None
         if self.uid is not None:
             os.chown(self.slot, self.uid, self.uid)
+        seed_font_cache(self.slot, self.uid)
         cmd = (bwrap_args(self.slot, limits, kernel_env(self.slot)) + limit_args(limits, self.uid)
                + [sys.executable, "-c", SOURCE, json.dumps(preload)])
         # one notebook at a time runs here: the group's limit is the notebook's, all its processes together

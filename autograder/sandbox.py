@@ -28,7 +28,7 @@ from traitlets import DottedObjectName, Type
 
 from . import memlimit
 from .jail import (PASS_ENV, bwrap_args, bwrap_works, describe_exit, disk_use, kernel_env,  # noqa: F401
-                   limit_args, new_workdir, sandbox_uid)
+                   limit_args, new_workdir, sandbox_uid, seed_font_cache)
 from .options import Limits
 from .stderrlog import StderrTail
 from .errors import CourseError
@@ -72,6 +72,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _make_workdir(self) -> Path:
         work = self.template.slot if self.template else new_workdir()
+        if not self.template:   # a forked kernel has the template's fonts already
+            seed_font_cache(work)
         if self.notebook_file and self.notebook_file.exists():
             shutil.copy2(self.notebook_file, work / self.notebook_file.name)
         return work

@@ -288,3 +288,27 @@ def test_grading_workers_start_with_the_notebooks_modules_imported(tmp_path):
                           cwd=Path(__file__).resolve().parent.parent, env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "['colorsys', 'sqlalchemy.dialects.sqlite']", done.stdout
+
+
+def test_kernels_start_with_the_graders_font_list(tmp_path):
+    """Each template and fresh kernel gets Matplotlib's list of the system's fonts from the grader
+    (jail.seed_font_cache) and uses it as it is, instead of scanning the fonts again (a rebuilt list is
+    written back to the same file)."""
+    import subprocess
+    import sys
+
+    import matplotlib.font_manager  # noqa: F401 - makes this machine's list if it has none yet
+    from autograder import jail
+
+    work = tmp_path / "work"
+    work.mkdir()
+    jail.seed_font_cache(work)
+    assert jail.kernel_env(work)["MPLCONFIGDIR"] == str(work / ".matplotlib")
+    [copied] = (work / ".matplotlib").glob("fontlist-v*.json")
+    os.utime(copied, (0, 0))
+    draw = "import matplotlib.pyplot as plt\nplt.text(0, 0, 'x')\nplt.savefig('x.png')\n"
+    done = subprocess.run([sys.executable, "-c", draw], cwd=work, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLCONFIGDIR": str(work / ".matplotlib"), "MPLBACKEND": "agg"})
+    assert done.returncode == 0, done.stderr
+    assert (work / "x.png").exists()
+    assert copied.stat().st_mtime == 0, "the kernel scanned the fonts again and rewrote the list"
