@@ -320,6 +320,10 @@ def graded(tmp_path_factory):
         "from IPython.display import display\nh = display('start', display_id=True)\n"
         "for _ in range(20):\n    h.update('z' * 1_000_000)"))
     samples.write_submission(subs, "x01_output_flood", NB1, nb)
+    # one message over the output channel's limit, then more output from the same cell once it has been cut
+    samples.write_submission(subs, "z01_prints_after_a_flood", NB1, samples.fill(NB1, {"head_dim": (
+        f"print('x' * {MAX_MESSAGE + 1_000_000})\nimport time\ntime.sleep(1)\nprint('AFTER-' + 'THE-FLOOD')\n"
+        + samples.reference_answers(NB1)["head_dim"])}))
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -462,6 +466,16 @@ def test_a_flood_that_cuts_the_output_channel_cannot_hide_a_failed_check(graded)
     assert "check_module_grad" in plain.failed and plain.score < plain.max_score, plain.failed
     assert cheat.score == plain.score and set(cheat.failed) == set(plain.failed), (cheat.score, cheat.failed)
     assert "[output lost" in (out / cheat.feedback).read_text()
+
+
+def test_output_sent_after_a_flood_cut_the_channel_is_kept(graded):
+    """The grader connects the output channel again while the cell still runs (iopub.py), not after it: what
+    the cell prints once the oversized message has gone arrives, and the page says what was dropped."""
+    rows, out = graded
+    row = rows["z01_prints_after_a_flood"]
+    assert row.score == row.max_score == 8.0, row.status
+    page = (out / row.feedback).read_text()
+    assert "[output lost" in page and "AFTER-THE-FLOOD" in page
 
 
 def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):
