@@ -20,7 +20,7 @@ from .preload import imports_of
 from .gradebook import write_gradebook
 from .intake import Submission, collect, safe_id
 from .nbcourse import NbgraderCourse, build_course, nbgrader_config, share_gradebook_engines
-from .outcome import NOT_RUN, STOPPED, Outcome, Result, cell_label, error_line, verdicts
+from .outcome import NOT_RUN, NOT_SANDBOXED, STOPPED, Outcome, Result, cell_label, error_line, verdicts
 from .progress import Progress, listen
 from .paths import ASSIGNMENT, COURSE, notebook_names
 from .options import GradeOptions
@@ -221,7 +221,7 @@ def _annotate(results: list[Result], subs: list[Submission], repairs: Notes, fla
         r.flags = flags.get((r.student_id, r.notebook), []) + r.flags
         r.repairs = repairs.get((r.student_id, r.notebook), [])
         if options.isolation == "none" and r.outcome in (Outcome.GRADED, Outcome.STOPPED):
-            r.flags.append("not sandboxed")
+            r.flags.append(NOT_SANDBOXED)
         if not r.max_score:
             r.max_score = max_scores.get(r.notebook, 0.0)
     return sorted(results, key=lambda r: (r.student_id, r.notebook))

@@ -9,6 +9,9 @@ from enum import Enum
 #: the error names the executor gives the cell that stopped a notebook and every code cell after it
 STOPPED, NOT_RUN = "KernelStopped", "NotRun"
 
+#: the flag on every row graded without the sandbox (`--isolation none`); the report counts it apart
+NOT_SANDBOXED = "not sandboxed"
+
 
 class Outcome(str, Enum):
     GRADED = "graded"          # the notebook ran to its end; the checks decided the score

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import quote
 
-from .outcome import Outcome, Result
+from .outcome import NOT_SANDBOXED, Outcome, Result
 
 CHARTS_PER_ROW = 4
 
@@ -172,10 +172,10 @@ def write_report(results: list[Result], out: Path) -> Path:
     students = len({r.student_id for r in results})
     mistakes = common_mistakes(results)
     problems = [[r.student_id, r.notebook, r.status] for r in results if not r.graded or r.errors]
-    flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != "not sandboxed")]
-               for r in results if any(f != "not sandboxed" for f in r.flags)]
+    flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != NOT_SANDBOXED)]
+               for r in results if any(f != NOT_SANDBOXED for f in r.flags)]
     repaired = [[r.student_id, r.notebook, "; ".join(r.repairs)] for r in results if r.repairs]
-    unsandboxed = sum("not sandboxed" in r.flags for r in results)
+    unsandboxed = sum(NOT_SANDBOXED in r.flags for r in results)
     banner = (f'<p style="background:#fdd;padding:8px;border:2px solid #c00"><b>{unsandboxed} notebooks ran WITHOUT '
               "a sandbox</b> (bubblewrap missing): their code could read the solutions and hidden tests.</p>"
               if unsandboxed else "")

@@ -12,6 +12,7 @@ import pytest
 
 from autograder import grading, memlimit, results, samples, sandbox
 from autograder.paths import SOLUTIONS
+from autograder.report import write_report
 from autograder.sandbox import Limits
 from conftest import NOTEBOOKS, running
 
@@ -213,6 +214,9 @@ def test_without_bwrap_grading_warns_and_flags_every_row(tmp_path, capsys):
     rows = grading.grade(subs, tmp_path / "out", cell_timeout=60, progress=False, isolation="none")
     assert "WITHOUT a sandbox" in capsys.readouterr().err
     assert rows[0].score == rows[0].max_score and "not sandboxed" in rows[0].flags
+    report = write_report(rows, tmp_path / "out").read_text()
+    assert "1 notebooks ran WITHOUT a sandbox" in report.replace("</b>", "").replace("<b>", "")
+    assert "None: the scan flagged no code." in report  # the sandbox flag is the banner's, not a scan flag
 
 
 HOLD = """
