@@ -92,14 +92,28 @@ class _LearnerPeer(Peer):
         self.saved.clear()
 
 
+def _capped_buffer():
+    """A text buffer that keeps the first MAX_OUTPUT characters written to it: a thread of the learner's that
+    prints without end while a check runs must not fill the kernel's memory."""
+    import io
+
+    class Capped(io.StringIO):
+        def write(self, text):
+            room = MAX_OUTPUT - self.tell()
+            if room > 0:
+                super().write(text[:room])
+            return len(text)
+    return Capped()
+
+
 def _mha_serve(path, timeout):
-    import contextlib, io, socket, warnings
+    import contextlib, socket, warnings
     ns = get_ipython().user_ns
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     sock.connect(path)
     peer = _LearnerPeer(sock, ns)
-    peer.out = io.StringIO()
+    peer.out = _capped_buffer()
     try:
         with contextlib.redirect_stdout(peer.out), contextlib.redirect_stderr(peer.out), \
                 warnings.catch_warnings():

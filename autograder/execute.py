@@ -18,10 +18,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, List, Unicode
 
-from . import checker, forkserver, iopub, logs, rpc
+from . import agent, checker, forkserver, iopub, logs, rpc
 from .agentlink import AgentLink
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
-from .outputs import OutputBudget
+from .outputs import OutputBudget, cap_error
 from .feedback import LEARNER_FRAMES
 from .jail import describe_exit
 from .options import Limits
@@ -42,8 +42,10 @@ def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[Notebo
     if outcome.output:
         outputs.append(NotebookNode(output_type="stream", name="stdout", text=outcome.output))
     if learner_output:
+        cut = (f"\n[output truncated: more than {agent.MAX_OUTPUT} characters while this check ran]\n"
+               if len(learner_output) >= agent.MAX_OUTPUT else "")
         outputs.append(NotebookNode(output_type="stream", name="stdout",
-                                    text="[printed by your code while this check ran]\n" + learner_output))
+                                    text="[printed by your code while this check ran]\n" + learner_output + cut))
     if not outcome.passed:
         error = _error(outcome.ename, outcome.evalue)
         if outcome.learner_trace:
@@ -153,7 +155,7 @@ class SandboxedExecute(OutputBudget, Execute):
             peer.deadline = deadline
             try:
                 outcome = self._checker.run(grade_id, peer)
-                learner_output = peer.request("done")
+                learner_output = self._learner_output(peer)
             except rpc.RemoteError as err:
                 if time.monotonic() >= deadline:
                     raise CellTimeoutError(f"check {grade_id} timed out") from None
@@ -173,6 +175,16 @@ class SandboxedExecute(OutputBudget, Execute):
         cell.metadata[VERDICT] = {"passed": outcome.passed, "error": f"{outcome.ename}: {outcome.evalue}"}
         return cell
 
+    def _learner_output(self, peer: checker.TrustedPeer) -> str:
+        """What the learner's code printed during the check, as the kernel's end of the check returns it.
+        The verdict is in by then: a kernel that answers `done` with an error costs nothing more than the
+        output it would have shown."""
+        try:
+            output = peer.request("done")   # rpc.RemoteError (a broken or silent kernel) is not caught here
+        except Exception as err:  # noqa: BLE001 - whatever the learner's kernel raised, rebuilt here
+            return f"[the grader could not read it: {type(err).__name__}]"
+        return output if isinstance(output, str) else ""
+
     def _kernel_alive(self) -> bool:
         try:
             return bool(run_sync(self.km.is_alive)())
@@ -184,6 +196,9 @@ class SandboxedExecute(OutputBudget, Execute):
         version adds the reply's error when the output channel lost it: a check that runs in the kernel
         (checker.LEARNER_SIDE) is judged by its execute reply, which a flood of output can't drop."""
         self._incomplete = not self._idle
+        content = kwargs["execute_reply"].get("content", {})
+        if content.get("status") == "error":   # at most MAX_REPLY bytes (iopub.py), and kept like any output
+            cap_error(content, max(200, min(self.max_output, self.max_notebook_output - self._output_total)))
         super().on_cell_executed(**kwargs)
 
     def process_message(self, msg, cell, cell_index):
@@ -224,6 +239,14 @@ class SandboxedExecute(OutputBudget, Execute):
         cell.setdefault("outputs", []).append(_error(
             STOPPED, f"{cause}: the kernel was stopped, the rest of the notebook was not run, and the notebook scores 0"))
 
+    def _reply_cut(self, cell: NotebookNode, index: int) -> None:
+        """The request channel was cut (iopub.ReplyTooLarge): by an oversized reply, or by the kernel's death."""
+        if any(not self._kernel_alive() or time.sleep(0.2) for _ in range(5)):   # it died: no reply was lost
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("ename") != iopub.ReplyTooLarge.__name__]
+            self._stop(cell, index, self._death_cause())
+        else:
+            self._stop(cell, index, self.kc.reply_cut or "sent the grader an oversized reply")
+
     def _death_cause(self) -> str:
         km = self.km
         if isinstance(km, SandboxKernelManager):
@@ -254,6 +277,8 @@ class SandboxedExecute(OutputBudget, Execute):
                     cell = self._run_in_kernel(cell, index)
             else:
                 cell, resources = super().preprocess_cell(cell, resources, index)
+        except iopub.ReplyTooLarge:
+            self._reply_cut(cell, index)
         except CellTimeoutError:
             cause = (getattr(self.km, "stopped_because", None)
                      or f"timed out (limit {self.timeout} s per cell)")
@@ -264,6 +289,8 @@ class SandboxedExecute(OutputBudget, Execute):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if any(o.get("ename") == "MemoryError" for o in errors):
                 self._stop(cell, index, f"ran out of memory (limit {self.sandbox_limits.memory_mb} MiB)")
+        if self.kc is not None and getattr(self.kc, "reply_cut", None) and not self._fatal:
+            self._reply_cut(cell, index)
         if self.kc is not None and not self._fatal:   # a stopped kernel's channel closes: that is no lost output
             self._note_lost_output(cell)
         return cell, resources

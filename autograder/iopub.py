@@ -1,23 +1,29 @@
-"""The grader's end of the kernel's output channel (IOPub), with a bound on what it will hold.
+"""The grader's ends of the kernel's channels, with a bound on what they will hold.
 
-Whatever a learner prints, nbclient receives on one zmq socket. Without a bound, one `print` of a
+Whatever a learner prints, nbclient receives on one zmq socket (IOPub). Without a bound, one `print` of a
 gigabyte becomes one gigabyte-sized message in the grader's memory before any output cap can look at
 it. Here zmq itself refuses it: a message larger than MAX_MESSAGE closes the connection before its body
 is read, and at most QUEUE messages wait in the grader. zmq treats such a message as a protocol error and
-never reconnects by itself (libzmq 4.3), so the grader connects again (`_IOPubChannel`, while it waits for
-a cell's output, and `dropped_connections` after each cell): the rest of the cell and the cells after a
-flood keep their output. The worst case the
-grader holds is QUEUE * MAX_MESSAGE bytes; the kernel's side of the queue is in the kernel's memory,
-under the notebook's limit. Every dropped connection is recorded, so the feedback can say that output
-was lost and why.
+never reconnects by itself (libzmq 4.3), so the grader connects again, on a new socket (`_IOPubChannel`,
+while it waits for a cell's output, and `dropped_connections` after each cell): the rest of the cell and
+the cells after a flood keep their output. The worst case the grader holds is QUEUE * MAX_MESSAGE bytes;
+the kernel's side of the queue is in the kernel's memory, under the notebook's limit. Every dropped
+connection is recorded, so the feedback can say that output was lost and why.
 
-Grades never depend on this channel: checks answer over their own socket (execute.py), and the two
+The other channels are bounded the same way: the request channel (shell) at MAX_REPLY, as an execute reply
+carries the cell's error whole; a reply over it cuts the channel, the cell's reply becomes a ReplyTooLarge
+error and the executor stops the notebook (execute.py). stdin and control, which the grader never reads
+from during a cell, at MAX_MESSAGE.
+
+Grades never depend on the output channel: checks answer over their own socket (execute.py), and the two
 checks that run in the kernel are judged by the kernel's execute reply, not by its error output.
 """
 from __future__ import annotations
 
 import ctypes
 import time
+from datetime import datetime, timezone
+from collections.abc import Callable
 from queue import Empty
 
 import zmq
@@ -32,6 +38,14 @@ MAX_MESSAGE = 2 << 20
 QUEUE = 16
 #: how often (seconds) a wait for output looks whether a flood has cut the channel, to connect it again
 RECHECK_S = 0.2
+#: the largest message the grader accepts on the kernel's other channels. An execute reply carries the
+#: cell's error whole (a learner's `raise ValueError("A" * 300_000_000)` sent 600 MB and cost the grader
+#: 3.6 GB): a larger reply cuts the channel, and the notebook is stopped (ReplyTooLarge)
+MAX_REPLY = 16 << 20
+
+
+class ReplyTooLarge(Exception):
+    """The kernel sent the grader a message over MAX_REPLY on its request channel: the reply is lost."""
 
 
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
@@ -87,12 +101,74 @@ class _IOPubChannel(AsyncZMQSocketChannel):
         return msg
 
 
+class _ShellChannel(AsyncZMQSocketChannel):
+    """The request channel: a wait for a reply looks every RECHECK_S whether the channel was cut."""
+
+    client: BoundedClient | None = None
+
+    async def get_msg(self, timeout: float | None = None) -> dict:  # type: ignore[override]
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = RECHECK_S if deadline is None else min(RECHECK_S, max(0.0, deadline - time.monotonic()))
+            try:
+                return await super().get_msg(left)
+            except Empty:
+                client = self.client
+                if client is not None and client.shell_cut():
+                    client.reply_cut = (f"sent the grader a reply of more than {MAX_REPLY >> 20} MiB (an error "
+                                        "message that long?)")
+                    if client.pending is None:
+                        raise ReplyTooLarge(client.reply_cut) from None
+                    return _lost_reply(client.pending, client.reply_cut)   # nbclient ends the cell as usual
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+
+def _lost_reply(msg_id: str, why: str) -> dict:
+    """An execute reply in place of one the channel dropped: an error, whose cell the executor stops."""
+    return {"msg_type": "execute_reply", "parent_header": {"msg_id": msg_id}, "metadata": {},
+            "header": {"msg_type": "execute_reply", "msg_id": "", "date": datetime.now(timezone.utc)},
+            "content": {"status": "error", "ename": ReplyTooLarge.__name__, "evalue": why,
+                        "traceback": [f"{ReplyTooLarge.__name__}: {why}"], "execution_count": None}}
+
+
+def bounded(ctx: zmq.Context, connect: Callable[[], zmq.Socket], largest: int) -> zmq.Socket:
+    """A socket made by `connect` that refuses messages over `largest` bytes and queues at most QUEUE."""
+    before = dict(ctx.sockopts)
+    ctx.setsockopt(zmq.MAXMSGSIZE, largest)   # options are read when a socket connects: set them first
+    ctx.setsockopt(zmq.RCVHWM, QUEUE)
+    try:
+        return connect()
+    finally:
+        ctx.sockopts.clear()
+        ctx.sockopts.update(before)
+
+
+def _watch(sock: zmq.Socket) -> zmq.Socket:
+    """A socket that receives an event each time `sock`'s connection is cut."""
+    address = f"inproc://channel-monitor-{id(sock)}"
+    sock.monitor(address, zmq.EVENT_DISCONNECTED)
+    monitor = zmq.Context.shadow(sock.context.underlying).socket(zmq.PAIR)
+    monitor.linger = 0
+    monitor.connect(address)
+    return monitor
+
+
 class BoundedClient(AsyncKernelClient):
     """nbclient's kernel client, whose IOPub socket refuses oversized messages and keeps a short queue."""
 
     iopub_channel_class = Type(_IOPubChannel)  # type: ignore[assignment]
+    shell_channel_class = Type(_ShellChannel)  # type: ignore[assignment]
     _monitor: zmq.Socket | None = None
+    _shell_monitor: zmq.Socket | None = None
     _cuts = 0
+    #: the last execute request sent, and why its reply was lost, once a reply over MAX_REPLY cut the channel
+    pending: str | None = None
+    reply_cut: str | None = None
+
+    def execute(self, *args, **kwargs) -> str:  # type: ignore[override]
+        self.pending = super().execute(*args, **kwargs)
+        return self.pending
 
     @property
     def iopub_channel(self) -> _IOPubChannel:
@@ -100,23 +176,32 @@ class BoundedClient(AsyncKernelClient):
         channel.client = self
         return channel
 
+    @property
+    def shell_channel(self) -> _ShellChannel:
+        channel = super().shell_channel
+        channel.client = self
+        return channel
+
     def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
         return_big_buffers()
-        ctx = self.context
-        before = dict(ctx.sockopts)
-        ctx.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)   # options are read when a socket connects: set them first
-        ctx.setsockopt(zmq.RCVHWM, QUEUE)
-        try:
-            sock = super().connect_iopub(identity)
-        finally:
-            ctx.sockopts.clear()
-            ctx.sockopts.update(before)
-        address = f"inproc://iopub-monitor-{id(sock)}"
-        sock.monitor(address, zmq.EVENT_DISCONNECTED)
-        self._monitor = zmq.Context.shadow(ctx.underlying).socket(zmq.PAIR)
-        self._monitor.linger = 0
-        self._monitor.connect(address)
+        sock = bounded(self.context, lambda: super(BoundedClient, self).connect_iopub(identity), MAX_MESSAGE)
+        self._monitor = _watch(sock)
         return sock
+
+    def connect_shell(self, identity: bytes | None = None) -> zmq.Socket:
+        sock = bounded(self.context, lambda: super(BoundedClient, self).connect_shell(identity), MAX_REPLY)
+        self._shell_monitor = _watch(sock)
+        return sock
+
+    def connect_stdin(self, identity: bytes | None = None) -> zmq.Socket:
+        return bounded(self.context, lambda: super(BoundedClient, self).connect_stdin(identity), MAX_MESSAGE)
+
+    def connect_control(self, identity: bytes | None = None) -> zmq.Socket:
+        return bounded(self.context, lambda: super(BoundedClient, self).connect_control(identity), MAX_MESSAGE)
+
+    def shell_cut(self) -> bool:
+        """Has the request channel been cut (an oversized reply, or the kernel's end closed)?"""
+        return self._shell_monitor is not None and bool(self._shell_monitor.poll(0))
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         """Ready once the kernel answers kernel_info and its output channel delivers. (jupyter_client's own
@@ -160,17 +245,21 @@ class BoundedClient(AsyncKernelClient):
         return cuts
 
     def _reconnect(self) -> None:
-        sock = self.iopub_channel.socket
-        address = (f"tcp://{self.ip}:{self.iopub_port}" if self.transport == "tcp"
-                   else f"{self.transport}://{self.ip}-{self.iopub_port}")
-        try:
-            sock.disconnect(address)
-        except zmq.ZMQError:   # already gone
-            pass
-        sock.connect(address)
+        """Connect the output channel again, on a new socket. The cut one is closed unread: once a poll has
+        read the first frames of a message from it, libzmq aborts the whole process when the rest can't come
+        (`Assertion failed: !_more (src/fq.cpp:80)`), which a disconnect-and-connect on the same socket caused
+        when output arrived during a check."""
+        channel = self.iopub_channel
+        old, old_monitor = channel.socket, self._monitor
+        channel.socket = self.connect_iopub()
+        if old_monitor is not None:
+            old_monitor.close()
+        if old is not None:
+            old.close(linger=0)
 
     def stop_channels(self) -> None:
-        if self._monitor is not None:
-            self._monitor.close()
-            self._monitor = None
+        for monitor in (self._monitor, self._shell_monitor):
+            if monitor is not None:
+                monitor.close()
+        self._monitor = self._shell_monitor = None
         super().stop_channels()

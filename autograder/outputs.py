@@ -9,6 +9,25 @@ from traitlets.config import Configurable
 DISPLAYS = ("execute_result", "display_data", "update_display_data")
 
 
+def cap_error(content: dict, limit: int) -> dict:
+    """An error's message and traceback shortened in place to about `limit` characters in all (the ends that
+    say the most: the message's start and the innermost frames). Returns `content`."""
+    evalue, trace = str(content.get("evalue", "")), [str(t) for t in content.get("traceback", [])]
+    if len(evalue) + sum(map(len, trace)) <= limit:
+        return content
+    half = max(limit // 2, 100)
+    cut = " [... the rest cut: the grader keeps a few characters of an error this long]"
+    content["evalue"] = evalue[:half] + (cut if len(evalue) > half else "")
+    kept: list[str] = []
+    for line in reversed(trace):
+        if half <= 0:
+            break
+        kept.insert(0, line[:half] + (cut if len(line) > half else ""))
+        half -= len(line)
+    content["traceback"] = kept
+    return content
+
+
 class OutputBudget(Configurable):
     max_output = Integer(1_000_000, help="characters of output kept per cell").tag(config=True)
     max_notebook_output = Integer(3_000_000, help="characters of output kept per notebook, every cell and "
@@ -18,6 +37,7 @@ class OutputBudget(Configurable):
         """A fresh notebook: nothing counted yet."""
         self._output_size: dict[int, int] = {}
         self._output_total, self._said_full = 0, False
+        self._cells_with_error: set[int] = set()
 
     def count_display(self, msg: dict) -> dict | None:
         """A display handle's `.update()` rewrites earlier outputs, so it counts against the notebook's output:
@@ -42,6 +62,8 @@ class OutputBudget(Configurable):
         """Keep at most `max_output` characters of a cell's output and `max_notebook_output` of the whole
         notebook's, so that a feedback page and the grader's memory stay small whatever a learner prints."""
         content = msg.get("content", {})
+        if msg.get("msg_type") == "error":
+            return self._error_output(outs, msg, cell_index)
         size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
         cell_left, notebook_left = self._budget(cell_index, size)
         left = min(cell_left, notebook_left)
@@ -70,3 +92,15 @@ class OutputBudget(Configurable):
             last["text"] += content["text"]
             return last
         return super().output(outs, msg, display_id, cell_index)
+
+    def _error_output(self, outs, msg, cell_index):
+        """An error counts against the budgets like any output; over them, it is shortened, and a cell keeps
+        one such error at least (its name says how the cell ended: MemoryError stops the notebook)."""
+        content = msg.get("content", {})
+        size = len(str(content.get("evalue", ""))) + sum(len(str(t)) for t in content.get("traceback", []))
+        left = min(self._budget(cell_index, size))
+        if left <= 0 and cell_index in self._cells_with_error:
+            return None
+        self._cells_with_error.add(cell_index)
+        cap_error(content, max(left, 200))
+        return super().output(outs, msg, None, cell_index)

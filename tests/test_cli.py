@@ -113,14 +113,14 @@ def test_a_grader_failure_keeps_its_traceback_in_the_log(tmp_path):
     """The grade table has one line for a failure of the grader itself; the worker's log has the traceback."""
     import os
 
-    from autograder import grading, logs, samples
+    from autograder import logs, pool, samples
     from autograder.intake import Submission
 
     log = logs.to_file(tmp_path, f"worker-{os.getpid()}")
-    grading._worker.update(course=None, out=tmp_path, feedback=None, events=None)   # a grader that breaks
+    pool._worker.update(course=None, out=tmp_path, feedback=None, events=None)   # a grader that breaks
     sub = Submission("s", "01_projections.ipynb", tmp_path / "x.ipynb", samples.fill("01_projections.ipynb"))
-    (row,) = grading._grade_in_worker("s", [sub])
+    (row,) = pool._grade_in_worker("s", [sub])
     assert row.status.startswith("not graded: grader error (AttributeError") and f"worker-{os.getpid()}.log" in row.status
     text = log.read_text()
     assert "s: the grader failed" in text and "Traceback (most recent call last)" in text
-    grading._worker.clear()
+    pool._worker.clear()

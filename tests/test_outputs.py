@@ -47,3 +47,20 @@ def test_joined_prints_still_count_against_the_cell_budget():
         client.output(outs, _msg("stream", name="stdout", text="xxxx"), None, 0)
     assert len(outs) == 1
     assert outs[0].text == "xxxxxxxxxx\n[output truncated: more than 10 characters in this cell]\n"
+
+
+def test_errors_count_against_the_budgets_and_a_cell_keeps_one():
+    """A 1.9 MB error message passes the output channel's size limit; forged error messages can come by the
+    thousand. Over the budget an error is shortened, and a cell keeps at most one such error."""
+    client, outs = _client(), []
+    client.max_output = 10_000
+    big = "A" * 1_900_000
+    client.output(outs, _msg("error", ename="ValueError", evalue=big, traceback=[f"ValueError: {big}"]), None, 0)
+    for _ in range(1000):
+        client.output(outs, _msg("error", ename="ValueError", evalue=big, traceback=[big]), None, 0)
+    assert len(outs) == 1 and outs[0].ename == "ValueError"
+    kept = len(outs[0].evalue) + sum(map(len, outs[0].traceback))
+    assert kept < 12_000 and "the rest cut" in outs[0].evalue
+    small, outs2 = _msg("error", ename="KeyError", evalue="'x'", traceback=["KeyError: 'x'"]), []
+    client.output(outs2, small, None, 1)   # the notebook's budget is not spent: a small error in another cell stays
+    assert [(o.ename, o.evalue) for o in outs2] == [("KeyError", "'x'")]

@@ -168,6 +168,7 @@ open(%r, "w").write("the grader ran my code")
 result = "escaped"
 '''
 REF_SPLIT = samples.reference_answers(NB1)["split_heads"]
+REF_HEAD_DIM = samples.reference_answers(NB1)["head_dim"]
 REACH = {"getattr": "head_dim._peer.request('getattr', head_dim, '__builtins__')",
          "globals": "head_dim._peer.request('getattr', head_dim, '__globals__')['__builtins__']",
          "item": "head_dim._peer.request('getitem', head_dim, '__builtins__')",
@@ -324,6 +325,21 @@ def graded(tmp_path_factory):
     samples.write_submission(subs, "z01_prints_after_a_flood", NB1, samples.fill(NB1, {"head_dim": (
         f"print('x' * {MAX_MESSAGE + 1_000_000})\nimport time\ntime.sleep(1)\nprint('AFTER-' + 'THE-FLOOD')\n"
         + samples.reference_answers(NB1)["head_dim"])}))
+    # correct code that is loud while the checks call it: 100 MB printed per call (the kernel's buffer of a
+    # check's output grew without end: MemoryError, "autograde failed"), or 3 MB written straight to fd 2 (an
+    # oversized message arrived while no one read the output channel; connecting that socket again aborted the
+    # grading process, with every notebook it held)
+    for name, noise in {"z01_prints_100_mb_per_call_in_checks": "print('x' * 100_000_000)",
+                        "z01_writes_3_mb_to_fd2_in_checks": "import os\n    os.write(2, b'E' * 3_000_000)"}.items():
+        loud = (f"_head_dim = head_dim\ndef head_dim(d_model, num_heads):\n    {noise}\n"
+                "    return _head_dim(d_model, num_heads)\n")
+        samples.write_submission(subs, name, NB1, samples.fill(NB1, {"head_dim": REF_HEAD_DIM + "\n" + loud}))
+    # an error message of 5 MB arrives in the cell's execute reply (the output channel drops it) and is kept
+    # short; one of 30 MB is more than the grader reads (iopub.MAX_REPLY): the notebook is stopped, the grader's
+    # memory stays small (it took 3.6 GB for 300 MB)
+    for name, size in {"z01_raises_a_5_mb_error": 5_000_000, "z01_raises_a_30_mb_error": 30_000_000}.items():
+        samples.write_submission(subs, name, NB1, samples.fill(NB1, {"head_dim": (
+            REF_HEAD_DIM + f"\nraise ValueError('A' * {size})\n")}))
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -476,6 +492,28 @@ def test_output_sent_after_a_flood_cut_the_channel_is_kept(graded):
     assert row.score == row.max_score == 8.0, row.status
     page = (out / row.feedback).read_text()
     assert "[output lost" in page and "AFTER-THE-FLOOD" in page
+
+
+@pytest.mark.parametrize("student", ["z01_prints_100_mb_per_call_in_checks", "z01_writes_3_mb_to_fd2_in_checks"])
+def test_correct_code_that_floods_the_output_during_checks_keeps_full_marks(graded, student):
+    rows, out = graded
+    assert rows[student].score == rows[student].max_score == 8.0, rows[student].status
+    page = (out / rows[student].feedback).read_text()
+    assert len(page) < 1_000_000
+    if "prints" in student:
+        assert "[output truncated: more than 20000 characters while this check ran]" in page
+
+
+def test_a_long_error_message_is_kept_short_and_one_too_long_to_read_stops_the_notebook(graded):
+    rows, out = graded
+    kept, stopped = rows["z01_raises_a_5_mb_error"], rows["z01_raises_a_30_mb_error"]
+    assert kept.score == kept.max_score == 8.0, kept.status
+    assert kept.errors == ["head_dim raised ValueError"], kept.errors
+    page = (out / kept.feedback).read_text()
+    assert len(page) < 1_500_000 and "the rest cut" in page
+    assert stopped.score == 0.0 and stopped.outcome.value == "stopped"
+    assert "head_dim sent the grader a reply of more than 16 MiB" in stopped.status, stopped.status
+    assert len((out / stopped.feedback).read_text()) < 1_500_000
 
 
 def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):

@@ -1,0 +1,137 @@
+"""The run stage: grading units of work (a student and one notebook) in worker processes.
+
+Each worker grades in its own copy of the nbgrader course, so gradebooks never collide. A worker that dies
+(a native crash, the machine's OOM killer) breaks its pool and fails every unit the pool still held: those
+are graded again in a new pool, and those that were running when it died are graded again alone, so that
+only the submission that kills its grading process again is recorded as "grader process died"; nobody else
+loses a grade to it.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import TypeVar
+
+from . import forkserver, logs, workers
+from .feedback import FeedbackWriter
+from .intake import Submission
+from .nbcourse import NbgraderCourse, nbgrader_config, share_gradebook_engines
+from .options import GradeOptions
+from .outcome import Outcome, Result
+from .paths import ASSIGNMENT
+from .preload import imports_of
+from .progress import Progress, listen
+from .student import grade_student
+
+LOG = logs.LOG.getChild("grading")
+T = TypeVar("T")
+Unit = tuple[str, list[Submission]]   # (student_id, the notebooks graded together)
+
+_worker: dict = {}
+
+
+def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None) -> None:
+    if parent is not None:
+        workers.adopt(*parent)
+    logs.worker_setup(out)
+    share_gradebook_engines()
+    root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
+    shutil.copytree(base, root, dirs_exist_ok=True)
+    preload = imports_of(sorted((root / "release" / ASSIGNMENT).glob("*.ipynb")))
+    course = NbgraderCourse(root, nbgrader_config(root, options, preload))
+    if options.isolation == "bwrap" and options.kernels == "fork":   # its imports run while the first notebook is set up
+        forkserver.start(options.limits, preload)
+    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events)
+
+
+def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
+    events = _worker.get("events")   # each notebook's start and end, to the progress bar in the main process
+    try:
+        with listen(student_id, events.put if events is not None else None):
+            return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
+    except Exception as err:  # nbgrader itself broke on this submission: record it, keep going
+        LOG.exception("%s: the grader failed", student_id)
+        return [Result(student_id, s.notebook, 0.0, 0.0, f"not graded: grader error ({type(err).__name__}: {err}; "
+                       f"traceback in logs/worker-{os.getpid()}.log)", outcome=Outcome.FAILED) for s in subs]
+
+
+def _died(unit: Unit) -> list[Result]:
+    sid, subs = unit
+    LOG.error("%s: the grading process died twice, the second time grading only this", sid)
+    why = ("not graded: the grading process died while grading this notebook, twice (the second time alone); "
+           "see logs/ and grade it again by itself")
+    return [Result(sid, s.notebook, 0.0, 0.0, why, outcome=Outcome.FAILED) for s in subs]
+
+
+class _Pool:
+    """Worker processes forked from multiprocessing's forkserver, which has imported the grader."""
+
+    def __init__(self, base: Path, out: Path, options: GradeOptions, bar: Progress) -> None:
+        self.ctx = workers.context(imports_of(sorted((base / "release" / ASSIGNMENT).glob("*.ipynb")), first_use=False))
+        self.events = self.ctx.Queue()
+        self.initargs = (base, out, options, self.events, workers.here())
+        self.bar = bar
+
+    def round(self, units: list[Unit], jobs: int, prepare: Callable[[], T] | None = None
+              ) -> tuple[list[Result], list[Unit], list[Unit], T | None]:
+        """Grade `units` in a new pool of `jobs` workers: (results, units failed as the pool broke, those of
+        them that were running then, what `prepare` returned; it runs while the workers start)."""
+        results: list[Result] = []
+        failed: list[Unit] = []
+        running: set[Future] = set()
+        with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker, initargs=self.initargs) as pool:
+            for _ in range(jobs):   # start every worker now: each copies the course and starts its kernel template
+                pool.submit(int)
+            prepared = prepare() if prepare is not None else None
+            futures = {pool.submit(_grade_in_worker, sid, subs): (sid, subs) for sid, subs in units}
+            pending = set(futures)
+            while pending:
+                running = {f for f in pending if f.running()} or running
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                self.bar.drain(self.events)
+                for fut in done:
+                    try:
+                        results.extend(fut.result())
+                    except Exception:  # noqa: BLE001 - the worker process itself died
+                        failed.append(futures[fut])
+                        continue
+                    self.bar.unit_done(*futures[fut])
+        suspects = [futures[f] for f in running if futures[f] in failed] or failed
+        return results, failed, suspects, prepared
+
+
+def run_all(work: list[Unit], base: Path, out: Path, options: GradeOptions,
+            prepare: Callable[[], T]) -> tuple[list[Result], T]:
+    """Grade `work` in `options.jobs` processes; `prepare` (repairing, scanning) runs while the workers start.
+    Returns the results and what `prepare` returned."""
+    bar = Progress(work, options.progress)
+    results: list[Result] = []
+    if len(work) <= 1 or options.jobs == 1:   # in this process: no pool to start (a crash here ends the command)
+        _init_worker(base, out, options)
+        prepared = prepare()
+        for student_id, subs in work:
+            with listen(student_id, lambda event: bar.event(*event)):
+                results.extend(_grade_in_worker(student_id, subs))
+            bar.unit_done(student_id, subs)
+        bar.close()
+        return results, prepared
+    jobs = min(options.jobs or os.cpu_count() or 1, len(work))
+    pool = _Pool(base, out, options, bar)
+    results, failed, suspects, prepared = pool.round(work, jobs, prepare)
+    while failed:
+        for unit in suspects:   # alone in a pool of its own: if that one breaks too, this unit broke it
+            again, lost, _, _ = pool.round([unit], 1)
+            results += again + (_died(unit) if lost else [])
+            if lost:
+                bar.unit_done(*unit)
+        innocent = [u for u in failed if all(u is not s for s in suspects)]
+        failed, suspects = [], []
+        if innocent:
+            more, failed, suspects, _ = pool.round(innocent, min(jobs, len(innocent)))
+            results += more
+    bar.close()
+    return results, prepared  # type: ignore[return-value]

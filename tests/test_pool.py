@@ -1,0 +1,53 @@
+"""A grading worker that dies (a native crash in the grader, the machine's OOM killer) takes no one else's
+grade with it: the units its pool still held are graded again, the ones it was running alone (pool.py), and
+only the notebook whose grading process dies again is recorded as not graded, with a reason."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+
+from autograder import grading, samples
+from conftest import NOTEBOOKS
+
+NB = NOTEBOOKS[0]
+SLOW = "import time\ntime.sleep(30)\n" + samples.reference_answers(NB)["head_dim"]
+
+
+def _kill_workers_grading(student: str, logs_dir, stop: threading.Event) -> list[int]:
+    """SIGKILL every grading worker as soon as its log says it grades `student` (as the OOM killer would)."""
+    killed: list[int] = []
+    while not stop.is_set():
+        for log in logs_dir.glob("worker-*.log") if logs_dir.is_dir() else []:
+            pid = int(re.findall(r"\d+", log.name)[0])
+            if pid not in killed and f"{student}: grading" in log.read_text(errors="replace"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        time.sleep(0.1)
+    return killed
+
+
+def test_a_worker_that_dies_loses_no_one_elses_grade(tmp_path):
+    subs = tmp_path / "subs"
+    for student in ("ada", "ben", "cleo"):
+        samples.write_submission(subs, student, NB, samples.fill(NB))
+    samples.write_submission(subs, "killed", NB, samples.fill(NB, {"head_dim": SLOW}))
+    out, rows, stop = tmp_path / "out", [], threading.Event()
+    grader = threading.Thread(target=lambda: rows.extend(grading.grade(subs, out, progress=False, jobs=2)))
+    grader.start()
+    killed: list[int] = []
+    killer = threading.Thread(target=lambda: killed.extend(_kill_workers_grading("killed", out / "logs", stop)))
+    killer.start()
+    grader.join(timeout=240)
+    stop.set()
+    killer.join()
+    by_id = {r.student_id: r for r in rows}
+    assert set(by_id) == {"ada", "ben", "cleo", "killed"}
+    for student in ("ada", "ben", "cleo"):
+        assert by_id[student].score == by_id[student].max_score == 8.0, by_id[student].status
+    assert len(killed) == 2, killed   # in the batch, then alone
+    assert by_id["killed"].score == 0.0 and by_id["killed"].outcome.value == "failed"
+    assert by_id["killed"].status.startswith("not graded: the grading process died while grading this notebook, "
+                                             "twice (the second time alone)"), by_id["killed"].status
