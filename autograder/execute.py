@@ -240,12 +240,13 @@ class SandboxedExecute(OutputBudget, Execute):
             STOPPED, f"{cause}: the kernel was stopped, the rest of the notebook was not run, and the notebook scores 0"))
 
     def _reply_cut(self, cell: NotebookNode, index: int) -> None:
-        """The request channel was cut (iopub.ReplyTooLarge): by an oversized reply, or by the kernel's death."""
+        """The request channel was cut (iopub.ReplyTooLarge): by an oversized reply or garbage, or by the
+        kernel's death."""
         if any(not self._kernel_alive() or time.sleep(0.2) for _ in range(5)):   # it died: no reply was lost
             cell.outputs = [o for o in cell.get("outputs", []) if o.get("ename") != iopub.ReplyTooLarge.__name__]
             self._stop(cell, index, self._death_cause())
         else:
-            self._stop(cell, index, self.kc.reply_cut or "sent the grader an oversized reply")
+            self._stop(cell, index, self.kc.reply_cut or "cut the grader's channel for replies")
 
     def _death_cause(self) -> str:
         km = self.km

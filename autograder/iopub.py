@@ -45,7 +45,8 @@ MAX_REPLY = 16 << 20
 
 
 class ReplyTooLarge(Exception):
-    """The kernel sent the grader a message over MAX_REPLY on its request channel: the reply is lost."""
+    """The kernel cut its request channel to the grader (a message over MAX_REPLY, or bytes that break zmq's
+    protocol, which a learner's code can write to the kernel's sockets): the reply is lost."""
 
 
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
@@ -61,7 +62,21 @@ def return_big_buffers() -> None:
         pass
 
 
-class _IOPubChannel(AsyncZMQSocketChannel):
+class _Tolerant(AsyncZMQSocketChannel):
+    """Skips what is not a Jupyter message: the learner's code can write any bytes to the kernel's sockets."""
+
+    malformed = 0
+
+    async def _valid_msg(self, timeout: float | None) -> dict:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return await super().get_msg(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            except (ValueError, KeyError, TypeError, IndexError):   # feed_identities, the signature, the JSON
+                self.malformed += 1
+
+
+class _IOPubChannel(_Tolerant):
     """The output channel. A wait with no time limit (nbclient's, for a cell's output) connects the channel
     again soon after a flood cuts it, and asks the kernel for its info: the kernel answers once it is done
     with the cell, so when that answer's status comes and the cell's own last status (idle) has not, that
@@ -76,10 +91,10 @@ class _IOPubChannel(AsyncZMQSocketChannel):
 
     async def get_msg(self, timeout: float | None = None) -> dict:  # type: ignore[override]
         if timeout is not None or self.client is None:
-            return self._note(await super().get_msg(timeout))
+            return self._note(await self._valid_msg(timeout))
         while True:
             try:
-                msg = self._note(await super().get_msg(RECHECK_S))
+                msg = self._note(await self._valid_msg(RECHECK_S))
             except Empty:
                 if self.client._take_cuts():
                     self._probes.add(self.client.kernel_info())
@@ -101,7 +116,7 @@ class _IOPubChannel(AsyncZMQSocketChannel):
         return msg
 
 
-class _ShellChannel(AsyncZMQSocketChannel):
+class _ShellChannel(_Tolerant):
     """The request channel: a wait for a reply looks every RECHECK_S whether the channel was cut."""
 
     client: BoundedClient | None = None
@@ -111,12 +126,12 @@ class _ShellChannel(AsyncZMQSocketChannel):
         while True:
             left = RECHECK_S if deadline is None else min(RECHECK_S, max(0.0, deadline - time.monotonic()))
             try:
-                return await super().get_msg(left)
+                return await self._valid_msg(left)
             except Empty:
                 client = self.client
                 if client is not None and client.shell_cut():
-                    client.reply_cut = (f"sent the grader a reply of more than {MAX_REPLY >> 20} MiB (an error "
-                                        "message that long?)")
+                    client.reply_cut = (f"cut the grader's channel for replies: a reply over {MAX_REPLY >> 20} MiB "
+                                        "(an error message that long?) or bytes that are not a Jupyter message")
                     if client.pending is None:
                         raise ReplyTooLarge(client.reply_cut) from None
                     return _lost_reply(client.pending, client.reply_cut)   # nbclient ends the cell as usual
@@ -200,7 +215,8 @@ class BoundedClient(AsyncKernelClient):
         return bounded(self.context, lambda: super(BoundedClient, self).connect_control(identity), MAX_MESSAGE)
 
     def shell_cut(self) -> bool:
-        """Has the request channel been cut (an oversized reply, or the kernel's end closed)?"""
+        """Has the request channel been cut (an oversized reply, bytes that break zmq's protocol, or the
+        kernel's end closed)?"""
         return self._shell_monitor is not None and bool(self._shell_monitor.poll(0))
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
@@ -256,6 +272,13 @@ class BoundedClient(AsyncKernelClient):
             old_monitor.close()
         if old is not None:
             old.close(linger=0)
+
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = True,
+                       control: bool = True) -> None:
+        """Every channel but the heartbeat: whether the kernel lives is the kernel manager's to say (its
+        process), and bytes that a learner's code wrote to the kernel's heartbeat socket left the heartbeat's
+        thread waiting for ever, and the grader with it when it stopped the channels."""
+        super().start_channels(shell, iopub, stdin, False, control)
 
     def stop_channels(self) -> None:
         for monitor in (self._monitor, self._shell_monitor):

@@ -340,6 +340,16 @@ def graded(tmp_path_factory):
     for name, size in {"z01_raises_a_5_mb_error": 5_000_000, "z01_raises_a_30_mb_error": 30_000_000}.items():
         samples.write_submission(subs, name, NB1, samples.fill(NB1, {"head_dim": (
             REF_HEAD_DIM + f"\nraise ValueError('A' * {size})\n")}))
+    # found by attacking the grader: a message on the output channel that is not a Jupyter message (skipped),
+    # and bytes written to every socket of the kernel (they cut its channels: the notebook is stopped; they hung
+    # the grader in the heartbeat's thread, and failed it with a ValueError)
+    samples.write_submission(subs, "z01_sends_junk_messages", NB1, samples.fill(NB1, {"head_dim": (
+        REF_HEAD_DIM + "\nfor _ in range(3):\n    get_ipython().kernel.iopub_socket.send_multipart([b'junk'])\n"
+        "print('AFTER-' + 'THE-JUNK')\n")}))
+    samples.write_submission(subs, "z01_writes_bytes_to_every_socket", NB1, samples.fill(NB1, {"head_dim": (
+        "import os, socket\ndef head_dim(d_model, num_heads):\n    for fd in range(3, 200):\n        try:\n"
+        "            socket.socket(fileno=os.dup(fd)).sendall(b'\\x00' * 64 + b'{\"ok\": true}')\n"
+        "        except Exception:\n            pass\n    return 3\n")}))
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -499,7 +509,7 @@ def test_correct_code_that_floods_the_output_during_checks_keeps_full_marks(grad
     rows, out = graded
     assert rows[student].score == rows[student].max_score == 8.0, rows[student].status
     page = (out / rows[student].feedback).read_text()
-    assert len(page) < 1_000_000
+    assert len(page) < 5_000_000   # the notebook keeps 3,000,000 characters of output at most
     if "prints" in student:
         assert "[output truncated: more than 20000 characters while this check ran]" in page
 
@@ -512,8 +522,17 @@ def test_a_long_error_message_is_kept_short_and_one_too_long_to_read_stops_the_n
     page = (out / kept.feedback).read_text()
     assert len(page) < 1_500_000 and "the rest cut" in page
     assert stopped.score == 0.0 and stopped.outcome.value == "stopped"
-    assert "head_dim sent the grader a reply of more than 16 MiB" in stopped.status, stopped.status
+    assert "head_dim cut the grader's channel for replies: a reply over 16 MiB" in stopped.status, stopped.status
     assert len((out / stopped.feedback).read_text()) < 1_500_000
+
+
+def test_junk_on_the_kernels_sockets_costs_only_the_one_who_sent_it(graded):
+    rows, out = graded
+    junk, garbage = rows["z01_sends_junk_messages"], rows["z01_writes_bytes_to_every_socket"]
+    assert junk.score == junk.max_score == 8.0, junk.status
+    assert "AFTER-THE-JUNK" in (out / junk.feedback).read_text()
+    assert garbage.score == 0.0 and garbage.outcome.value == "stopped", garbage.status
+    assert "cut the grader's channel for replies" in garbage.status, garbage.status
 
 
 def test_a_notebook_keeps_a_few_mb_of_output_in_all(graded):
