@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -32,6 +34,14 @@ T = TypeVar("T")
 Unit = tuple[str, list[Submission]]   # (student_id, the notebooks graded together)
 
 _worker: dict = {}
+#: the event a worker sends as it starts a unit: (student_id, WORKER, "<pid> <notebook>")
+WORKER = "worker"
+
+
+def watchdog_s(limits) -> float:
+    """How long a unit may take before the watchdog ends its worker: the notebook's time limit (the kernel is
+    stopped there) and two minutes for the rest (nbgrader and the feedback page take a few seconds)."""
+    return limits.notebook_timeout + 120.0
 
 
 def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None) -> None:
@@ -50,6 +60,8 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
     events = _worker.get("events")   # each notebook's start and end, to the progress bar in the main process
+    if events is not None:   # which process grades this unit, for the watchdog (_Pool.round)
+        events.put((student_id, WORKER, f"{os.getpid()} {subs[0].notebook}"))
     try:
         with listen(student_id, events.put if events is not None else None):
             return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
@@ -59,11 +71,13 @@ def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
                        f"traceback in logs/worker-{os.getpid()}.log)", outcome=Outcome.FAILED) for s in subs]
 
 
-def _died(unit: Unit) -> list[Result]:
+def _died(unit: Unit, overdue: bool) -> list[Result]:
     sid, subs = unit
-    LOG.error("%s: the grading process died twice, the second time grading only this", sid)
-    why = ("not graded: the grading process died while grading this notebook, twice (the second time alone); "
-           "see logs/ and grade it again by itself")
+    LOG.error("%s: the grading process %s twice, the second time grading only this", sid,
+              "ran past the watchdog" if overdue else "died")
+    what = "took too long (the grader ended it)" if overdue else "died"
+    why = (f"not graded: the grading process {what} while grading this notebook, twice (the second time "
+           "alone); see logs/ and grade it again by itself")
     return [Result(sid, s.notebook, 0.0, 0.0, why, outcome=Outcome.FAILED) for s in subs]
 
 
@@ -75,6 +89,25 @@ class _Pool:
         self.events = self.ctx.Queue()
         self.initargs = (base, out, options, self.events, workers.here())
         self.bar = bar
+        self.limit = watchdog_s(options.limits)
+        self.overdue: set[tuple[str, str]] = set()   # (student_id, notebook) whose worker the watchdog ended
+        self.started: dict[tuple[str, str], tuple[int, float]] = {}
+
+    def _watch(self, units_left: set[tuple[str, str]]) -> None:
+        """Take the workers' events; end the worker of a unit that runs past its time (a hung grader)."""
+        for sid, what, detail in self.bar.drain(self.events):
+            if what == WORKER:
+                pid, notebook = detail.split(" ", 1)
+                self.started[(sid, notebook)] = (int(pid), time.monotonic())
+        for key in units_left & set(self.started):
+            pid, t0 = self.started[key]
+            if time.monotonic() - t0 > self.limit and key not in self.overdue:
+                LOG.error("%s %s: still grading after %.0f s: ending its worker", *key, self.limit)
+                self.overdue.add(key)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def round(self, units: list[Unit], jobs: int, prepare: Callable[[], T] | None = None
               ) -> tuple[list[Result], list[Unit], list[Unit], T | None]:
@@ -83,6 +116,7 @@ class _Pool:
         results: list[Result] = []
         failed: list[Unit] = []
         running: set[Future] = set()
+        self.started.clear()
         with ProcessPoolExecutor(jobs, mp_context=self.ctx, initializer=_init_worker, initargs=self.initargs) as pool:
             for _ in range(jobs):   # start every worker now: each copies the course and starts its kernel template
                 pool.submit(int)
@@ -92,7 +126,7 @@ class _Pool:
             while pending:
                 running = {f for f in pending if f.running()} or running
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                self.bar.drain(self.events)
+                self._watch({(futures[f][0], futures[f][1][0].notebook) for f in pending})
                 for fut in done:
                     try:
                         results.extend(fut.result())
@@ -124,8 +158,9 @@ def run_all(work: list[Unit], base: Path, out: Path, options: GradeOptions,
     results, failed, suspects, prepared = pool.round(work, jobs, prepare)
     while failed:
         for unit in suspects:   # alone in a pool of its own: if that one breaks too, this unit broke it
+            pool.overdue.discard((unit[0], unit[1][0].notebook))
             again, lost, _, _ = pool.round([unit], 1)
-            results += again + (_died(unit) if lost else [])
+            results += again + (_died(unit, (unit[0], unit[1][0].notebook) in pool.overdue) if lost else [])
             if lost:
                 bar.unit_done(*unit)
         innocent = [u for u in failed if all(u is not s for s in suspects)]

@@ -27,7 +27,7 @@ class Progress:
     def event(self, student_id: str, what: str, stem: str) -> None:
         if what == "start":
             self.bar.set_postfix_str(f"{student_id} {stem}")
-        else:
+        elif what == "done":
             self._count(student_id, stem)
 
     def _count(self, student_id: str, stem: str) -> None:
@@ -40,16 +40,20 @@ class Progress:
         for sub in subs:
             self._count(student_id, Path(sub.notebook).stem)
 
-    def drain(self, events) -> None:
-        """Take every event the workers have sent so far (student_id, "start" or "done", stem)."""
+    def drain(self, events) -> list[tuple[str, str, str]]:
+        """Take every event the workers have sent so far ((student_id, "start" or "done", stem), and others
+        for the caller), and return them."""
+        taken = []
         while True:
             try:
-                self.event(*events.get_nowait())
+                taken.append(events.get_nowait())
             except queue.Empty:
                 break
+            self.event(*taken[-1])
         if time.monotonic() - self.shown >= 1:   # the elapsed time moves even while a long notebook runs
             self.bar.refresh()
             self.shown = time.monotonic()
+        return taken
 
     def close(self) -> None:
         self.bar.close()

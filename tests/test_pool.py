@@ -9,21 +9,22 @@ import signal
 import threading
 import time
 
-from autograder import grading, samples
+from autograder import grading, pool, samples
 from conftest import NOTEBOOKS
 
 NB = NOTEBOOKS[0]
 SLOW = "import time\ntime.sleep(30)\n" + samples.reference_answers(NB)["head_dim"]
 
 
-def _kill_workers_grading(student: str, logs_dir, stop: threading.Event) -> list[int]:
-    """SIGKILL every grading worker as soon as its log says it grades `student` (as the OOM killer would)."""
+def _kill_workers_grading(student: str, logs_dir, stop: threading.Event, sig=signal.SIGKILL) -> list[int]:
+    """Send `sig` to every grading worker as soon as its log says it grades `student` (SIGKILL: as the OOM
+    killer would; SIGSTOP: a grader that hangs)."""
     killed: list[int] = []
     while not stop.is_set():
         for log in logs_dir.glob("worker-*.log") if logs_dir.is_dir() else []:
             pid = int(re.findall(r"\d+", log.name)[0])
             if pid not in killed and f"{student}: grading" in log.read_text(errors="replace"):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, sig)
                 killed.append(pid)
         time.sleep(0.1)
     return killed
@@ -35,7 +36,7 @@ def test_a_worker_that_dies_loses_no_one_elses_grade(tmp_path):
         samples.write_submission(subs, student, NB, samples.fill(NB))
     samples.write_submission(subs, "killed", NB, samples.fill(NB, {"head_dim": SLOW}))
     out, rows, stop = tmp_path / "out", [], threading.Event()
-    grader = threading.Thread(target=lambda: rows.extend(grading.grade(subs, out, progress=False, jobs=2)))
+    grader = threading.Thread(target=lambda: rows.extend(grading.grade(subs, out, progress=False, jobs=2)), daemon=True)
     grader.start()
     killed: list[int] = []
     killer = threading.Thread(target=lambda: killed.extend(_kill_workers_grading("killed", out / "logs", stop)))
@@ -51,3 +52,31 @@ def test_a_worker_that_dies_loses_no_one_elses_grade(tmp_path):
     assert by_id["killed"].score == 0.0 and by_id["killed"].outcome.value == "failed"
     assert by_id["killed"].status.startswith("not graded: the grading process died while grading this notebook, "
                                              "twice (the second time alone)"), by_id["killed"].status
+
+
+def test_a_worker_that_hangs_is_ended_and_loses_no_one_elses_grade(tmp_path, monkeypatch):
+    """The watchdog (pool.watchdog_s, in this process) ends a worker whose unit runs too long: here one that
+    is stopped (SIGSTOP) each time it grades `stuck`, as a grader that hangs would be."""
+    monkeypatch.setattr(pool, "watchdog_s", lambda limits: 12.0)
+    subs = tmp_path / "subs"
+    for student in ("ada", "ben"):
+        samples.write_submission(subs, student, NB, samples.fill(NB))
+    samples.write_submission(subs, "stuck", NB, samples.fill(NB))
+    out, rows, stop = tmp_path / "out", [], threading.Event()
+    grader = threading.Thread(target=lambda: rows.extend(grading.grade(subs, out, progress=False, jobs=2)), daemon=True)
+    grader.start()
+    stopped: list[int] = []
+    stopper = threading.Thread(target=lambda: stopped.extend(
+        _kill_workers_grading("stuck", out / "logs", stop, signal.SIGSTOP)))
+    stopper.start()
+    grader.join(timeout=240)
+    stop.set()
+    stopper.join()
+    by_id = {r.student_id: r for r in rows}
+    assert set(by_id) == {"ada", "ben", "stuck"}
+    for student in ("ada", "ben"):
+        assert by_id[student].score == by_id[student].max_score == 8.0, by_id[student].status
+    assert len(stopped) == 2, stopped
+    assert by_id["stuck"].outcome.value == "failed" and by_id["stuck"].status.startswith(
+        "not graded: the grading process took too long (the grader ended it) while grading this notebook, twice"), \
+        by_id["stuck"].status

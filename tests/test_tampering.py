@@ -325,19 +325,19 @@ def graded(tmp_path_factory):
     samples.write_submission(subs, "z01_prints_after_a_flood", NB1, samples.fill(NB1, {"head_dim": (
         f"print('x' * {MAX_MESSAGE + 1_000_000})\nimport time\ntime.sleep(1)\nprint('AFTER-' + 'THE-FLOOD')\n"
         + samples.reference_answers(NB1)["head_dim"])}))
-    # correct code that is loud while the checks call it: 100 MB printed per call (the kernel's buffer of a
+    # correct code that is loud while the checks call it: 20 MB printed per call (the kernel's buffer of a
     # check's output grew without end: MemoryError, "autograde failed"), or 3 MB written straight to fd 2 (an
     # oversized message arrived while no one read the output channel; connecting that socket again aborted the
     # grading process, with every notebook it held)
-    for name, noise in {"z01_prints_100_mb_per_call_in_checks": "print('x' * 100_000_000)",
+    for name, noise in {"z01_prints_20_mb_per_call_in_checks": "print('x' * 20_000_000)",
                         "z01_writes_3_mb_to_fd2_in_checks": "import os\n    os.write(2, b'E' * 3_000_000)"}.items():
         loud = (f"_head_dim = head_dim\ndef head_dim(d_model, num_heads):\n    {noise}\n"
                 "    return _head_dim(d_model, num_heads)\n")
         samples.write_submission(subs, name, NB1, samples.fill(NB1, {"head_dim": REF_HEAD_DIM + "\n" + loud}))
-    # an error message of 5 MB arrives in the cell's execute reply (the output channel drops it) and is kept
-    # short; one of 30 MB is more than the grader reads (iopub.MAX_REPLY): the notebook is stopped, the grader's
-    # memory stays small (it took 3.6 GB for 300 MB)
-    for name, size in {"z01_raises_a_5_mb_error": 5_000_000, "z01_raises_a_30_mb_error": 30_000_000}.items():
+    # an error message of 3 MB arrives in the cell's execute reply (the output channel drops it) and is kept
+    # short; one of 12 MB (a reply of over 24 MB: the message and its traceback) is more than the grader reads
+    # (iopub.MAX_REPLY): the notebook is stopped, the grader's memory stays small (it took 3.6 GB for 300 MB)
+    for name, size in {"z01_raises_a_3_mb_error": 3_000_000, "z01_raises_a_12_mb_error": 12_000_000}.items():
         samples.write_submission(subs, name, NB1, samples.fill(NB1, {"head_dim": (
             REF_HEAD_DIM + f"\nraise ValueError('A' * {size})\n")}))
     # found by attacking the grader: a message on the output channel that is not a Jupyter message (skipped),
@@ -504,7 +504,7 @@ def test_output_sent_after_a_flood_cut_the_channel_is_kept(graded):
     assert "[output lost" in page and "AFTER-THE-FLOOD" in page
 
 
-@pytest.mark.parametrize("student", ["z01_prints_100_mb_per_call_in_checks", "z01_writes_3_mb_to_fd2_in_checks"])
+@pytest.mark.parametrize("student", ["z01_prints_20_mb_per_call_in_checks", "z01_writes_3_mb_to_fd2_in_checks"])
 def test_correct_code_that_floods_the_output_during_checks_keeps_full_marks(graded, student):
     rows, out = graded
     assert rows[student].score == rows[student].max_score == 8.0, rows[student].status
@@ -516,7 +516,7 @@ def test_correct_code_that_floods_the_output_during_checks_keeps_full_marks(grad
 
 def test_a_long_error_message_is_kept_short_and_one_too_long_to_read_stops_the_notebook(graded):
     rows, out = graded
-    kept, stopped = rows["z01_raises_a_5_mb_error"], rows["z01_raises_a_30_mb_error"]
+    kept, stopped = rows["z01_raises_a_3_mb_error"], rows["z01_raises_a_12_mb_error"]
     assert kept.score == kept.max_score == 8.0, kept.status
     assert kept.errors == ["head_dim raised ValueError"], kept.errors
     page = (out / kept.feedback).read_text()
