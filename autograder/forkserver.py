@@ -176,6 +176,7 @@ class Template:
         shutil.rmtree(self.slot, ignore_errors=True)
         if self.memory is not None:
             self.memory.close()
+        self.stderr.wait_closed(2)   # read what it wrote before it died (a kernel it forked may still hold the pipe)
         self.stderr.flush("the kernel template, at its end")
 
 
