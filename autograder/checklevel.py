@@ -235,6 +235,6 @@ def grade_many(work: dict[str, dict[str, dict[str, str]]], jobs: int = 2, cell_t
     if jobs <= 1 or len(order) <= 1:
         return [r for nb in order for r in grade_cases(nb, work[nb], cell_timeout, isolation)]
     ctx = workers.context(imports_of(sorted(COURSE.glob("*.ipynb")), first_use=False))
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(workers.here(),)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(workers.here(jobs),)) as pool:
         futures = [pool.submit(_grade_notebook, nb, work[nb], cell_timeout, isolation) for nb in order]
         return [r for f in futures for r in f.result()]

@@ -84,10 +84,10 @@ def _died(unit: Unit, overdue: bool) -> list[Result]:
 class _Pool:
     """Worker processes forked from multiprocessing's forkserver, which has imported the grader."""
 
-    def __init__(self, base: Path, out: Path, options: GradeOptions, bar: Progress) -> None:
+    def __init__(self, base: Path, out: Path, options: GradeOptions, bar: Progress, jobs: int) -> None:
         self.ctx = workers.context(imports_of(sorted((base / "release" / ASSIGNMENT).glob("*.ipynb")), first_use=False))
         self.events = self.ctx.Queue()
-        self.initargs = (base, out, options, self.events, workers.here())
+        self.initargs = (base, out, options, self.events, workers.here(jobs))
         self.bar = bar
         self.limit = watchdog_s(options.limits)
         self.overdue: set[tuple[str, str]] = set()   # (student_id, notebook) whose worker the watchdog ended
@@ -154,7 +154,7 @@ def run_all(work: list[Unit], base: Path, out: Path, options: GradeOptions,
         bar.close()
         return results, prepared
     jobs = min(options.jobs or os.cpu_count() or 1, len(work))
-    pool = _Pool(base, out, options, bar)
+    pool = _Pool(base, out, options, bar, jobs)
     results, failed, suspects, prepared = pool.round(work, jobs, prepare)
     while failed:
         for unit in suspects:   # alone in a pool of its own: if that one breaks too, this unit broke it

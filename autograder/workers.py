@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import tempfile
 from multiprocessing import util
 from typing import Iterable
@@ -29,9 +30,25 @@ def context(modules: Iterable[str] = ()) -> multiprocessing.context.BaseContext:
     return ctx
 
 
-def here() -> tuple[dict[str, str], str]:
-    """What a worker takes from the process that starts it now: its environment and working folder."""
-    return dict(os.environ), os.getcwd()
+#: the threads PyTorch, OpenMP and BLAS start in a worker and in its kernels (set by the instructor, or `here`)
+THREADS_ENV = "OMP_NUM_THREADS"
+
+
+def cores() -> int:
+    """The cores this process may run on (a Slurm job or `taskset` may give it fewer than the machine has)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def here(jobs: int = 1) -> tuple[dict[str, str], str]:
+    """What a worker takes from the process that starts it now: its environment and working folder. With
+    `jobs` workers, each gets its share of the cores for its threads: a kernel's PyTorch otherwise starts one
+    thread per core, and `jobs` kernels at once fight over the cores (notebook 04's checks took a quarter more
+    CPU time, and longer, with two threads per kernel on 2 cores than with one). An instructor's
+    OMP_NUM_THREADS is kept."""
+    env = dict(os.environ)
+    if jobs > 1 and THREADS_ENV not in env:
+        env[THREADS_ENV] = str(max(1, cores() // jobs))
+    return env, os.getcwd()
 
 
 def adopt(env: dict[str, str], cwd: str) -> None:
@@ -41,6 +58,9 @@ def adopt(env: dict[str, str], cwd: str) -> None:
     os.environ.update(env)
     tempfile.tempdir = None   # found again from TMPDIR, as a new Python would
     os.chdir(cwd)
+    threads = env.get(THREADS_ENV, "")
+    if threads.isdigit() and int(threads) > 0 and "torch" in sys.modules:   # imported by the forkserver (warm.py)
+        sys.modules["torch"].set_num_threads(int(threads))
     from . import forkserver
 
     util.Finalize(None, forkserver.close_all, exitpriority=10)

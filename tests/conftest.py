@@ -1,7 +1,13 @@
 """Shared fixtures: one grading batch per test session, because every graded notebook starts a kernel."""
 from __future__ import annotations
 
-import subprocess
+import os
+
+# the suite runs 4 test processes on 2 cores (-n 4): one thread each for PyTorch and BLAS, here and in every
+# kernel they start (the grader keeps a caller's OMP_NUM_THREADS; test_forkserver.py tests the share it picks)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import subprocess  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor
 import sys
 from dataclasses import dataclass

@@ -242,15 +242,37 @@ def test_workers_take_the_callers_environment_and_leave_no_sandbox(monkeypatch):
     removes its kernel template's sandbox when it ends (a forked worker runs no atexit)."""
     import tempfile
 
+    import nbformat
+
+    from autograder import workers
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)   # as an instructor runs it (conftest.py sets it)
     with tempfile.TemporaryDirectory(dir="/tmp", prefix="w-") as tmp:
         monkeypatch.setenv("TMPDIR", tmp)
         subs = Path(tmp) / "subs"
         for student in ("amy", "bob"):
-            samples.write_submission(subs, student, NB, samples.fill(NB))
+            nb = samples.fill(NB)
+            nb.cells.append(nbformat.v4.new_code_cell("import os\nprint('threads:', os.environ['OMP_NUM_THREADS'])"))
+            samples.write_submission(subs, student, NB, nb)
         rows = grading.grade(subs, Path(tmp) / "out", progress=False, jobs=2, limits=LIMITS)
         assert [r.score for r in rows] == [8.0, 8.0], [r.status for r in rows]
         assert (Path(tmp) / "mha-sandboxes").is_dir(), "the workers made their sandboxes somewhere else"
         assert not list((Path(tmp) / "mha-sandboxes").iterdir())
+        # two workers share the cores: each kernel's PyTorch and BLAS start half of them, not all
+        share = max(1, workers.cores() // 2)
+        for row in rows:
+            assert f"threads: {share}" in (Path(tmp) / "out" / row.feedback).read_text()
+
+
+def test_an_instructors_thread_count_is_kept(monkeypatch):
+    from autograder import workers
+
+    monkeypatch.setattr(workers, "cores", lambda: 8)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert workers.here(2)[0]["OMP_NUM_THREADS"] == "4" and workers.here(16)[0]["OMP_NUM_THREADS"] == "1"
+    assert "OMP_NUM_THREADS" not in workers.here(1)[0]   # one worker (or --jobs 1): PyTorch's own default
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert workers.here(2)[0]["OMP_NUM_THREADS"] == "3"
 
 
 @pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed")
