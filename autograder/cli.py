@@ -150,7 +150,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_release)
 
     timeout = dict(type=int, help=f"seconds a single cell may run before it is stopped (default {GradeOptions.cell_timeout})")
-    jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core)")
+    jobs = dict(type=int, default=None, help="notebooks graded at once (default: one per CPU core this command may use)")
 
     def sandbox_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("-v", "--verbose", action="count", default=0,

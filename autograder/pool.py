@@ -153,7 +153,7 @@ def run_all(work: list[Unit], base: Path, out: Path, options: GradeOptions,
             bar.unit_done(student_id, subs)
         bar.close()
         return results, prepared
-    jobs = min(options.jobs or os.cpu_count() or 1, len(work))
+    jobs = min(options.jobs or workers.cores(), len(work))   # one per core this process may use (a Slurm job's)
     pool = _Pool(base, out, options, bar, jobs)
     results, failed, suspects, prepared = pool.round(work, jobs, prepare)
     while failed:

@@ -80,3 +80,22 @@ def test_a_worker_that_hangs_is_ended_and_loses_no_one_elses_grade(tmp_path, mon
     assert by_id["stuck"].outcome.value == "failed" and by_id["stuck"].status.startswith(
         "not graded: the grading process took too long (the grader ended it) while grading this notebook, twice"), \
         by_id["stuck"].status
+
+
+def test_by_default_one_worker_per_core_this_command_may_use(tmp_path):
+    """`grade` without --jobs starts one worker per core it may run on (a Slurm job's, `taskset`'s), not one per
+    core of the machine: here it may use one, so one worker grades the two students."""
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    for student in ("ada", "ben"):
+        samples.write_submission(subs, student, NB, samples.fill(NB))
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    done = subprocess.run(["taskset", "-c", str(min(os.sched_getaffinity(0))), sys.executable, "-m", "autograder",
+                           "grade", str(subs), "--out", str(tmp_path / "out"), "--quiet"],
+                          capture_output=True, text=True, timeout=300, env=env,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list((tmp_path / "out" / "logs").glob("worker-*.log"))) == 1
+    assert (tmp_path / "out" / "grades.csv").read_text().count(",8,8") == 2
