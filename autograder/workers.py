@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import sys
 import tempfile
+import threading
 from multiprocessing import util
 from typing import Iterable
 
@@ -39,21 +41,41 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def here(jobs: int = 1) -> tuple[dict[str, str], str]:
+def here(jobs: int = 1) -> tuple[dict[str, str], str, int]:
     """What a worker takes from the process that starts it now: its environment and working folder. With
     `jobs` workers, each gets its share of the cores for its threads: a kernel's PyTorch otherwise starts one
     thread per core, and `jobs` kernels at once fight over the cores (notebook 04's checks took a quarter more
     CPU time, and longer, with two threads per kernel on 2 cores than with one). An instructor's
-    OMP_NUM_THREADS is kept."""
+    OMP_NUM_THREADS is kept. The last item is this process's pid: the worker ends when this process does."""
     env = dict(os.environ)
     if jobs > 1 and THREADS_ENV not in env:
         env[THREADS_ENV] = str(max(1, cores() // jobs))
-    return env, os.getcwd()
+    return env, os.getcwd(), os.getpid()
 
 
-def adopt(env: dict[str, str], cwd: str) -> None:
-    """In a new worker: take `here()`'s environment and folder, and close this worker's kernel templates when
-    it ends (a forked worker ends without running `atexit`)."""
+def end_with(pid: int) -> None:
+    """End this process as soon as process `pid` has ended. A pool's workers otherwise outlive a command killed
+    by SIGTERM (`timeout`, `kill`) for ever, each with its sandbox: they wait on a queue whose writing end they
+    hold themselves, and the forkserver waits for them. Kernel templates and fresh kernels end with their worker
+    (bubblewrap's --die-with-parent)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:   # it has ended already
+        os._exit(1)
+    except (AttributeError, OSError):   # no pidfds here (before Linux 5.3): no watch
+        return
+
+    def watch() -> None:
+        select.select([fd], [], [])   # readable once the process has ended
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-command", daemon=True).start()
+
+
+def adopt(env: dict[str, str], cwd: str, pid: int) -> None:
+    """In a new worker: take `here()`'s environment and folder, end when its process ends, and close this
+    worker's kernel templates when it ends (a forked worker ends without running `atexit`)."""
+    end_with(pid)
     os.environ.clear()
     os.environ.update(env)
     tempfile.tempdir = None   # found again from TMPDIR, as a new Python would

@@ -99,3 +99,37 @@ def test_by_default_one_worker_per_core_this_command_may_use(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list((tmp_path / "out" / "logs").glob("worker-*.log"))) == 1
     assert (tmp_path / "out" / "grades.csv").read_text().count(",8,8") == 2
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_the_workers_end_when_the_command_is_killed(tmp_path):
+    """`timeout` or `kill` ends `grade` with SIGTERM: its workers (and with them their kernel templates) end too.
+    They used to wait for ever, each with its sandbox, for work from a command that was gone."""
+    import subprocess
+    import sys
+
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for student in ("ada", "ben", "cal"):
+        samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": SLOW}))
+    command = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "--quiet",
+                                "--jobs", "2"], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, grading = time.monotonic() + 120, []
+    while len(grading) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        grading = [int(re.findall(r"\d+", log.name)[0]) for log in (out / "logs").glob("worker-*.log")
+                   if ": grading" in log.read_text(errors="replace")] if (out / "logs").is_dir() else []
+    assert len(grading) == 2 and all(_running(pid) for pid in grading), "two workers should be grading by now"
+    command.terminate()
+    command.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in grading) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in grading if _running(pid)], "a worker outlived the command"
