@@ -51,3 +51,33 @@ def test_a_grading_worker_shares_one_engine_per_gradebook(tmp_path, monkeypatch)
         assert other.engine is not first.engine and other.students == []
     with Gradebook(urls[0]) as later:   # the two most recent databases keep their engines: a new one here
         assert later.engine is not first.engine and [s.id for s in later.students] == ["amy"]
+
+
+def test_a_new_gradebook_is_stamped_with_nbgraders_version_without_running_alembic(tmp_path, monkeypatch):
+    """nbgrader stamps a new gradebook with its database version, asked of the program `alembic heads` (3 s of CPU
+    in a new Python); the grader reads the same migration scripts in its own process
+    (nbcourse.stamp_gradebooks_in_process). The stamp is the program's, and no program runs: not even found."""
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.nbcourse import stamp_gradebooks_in_process
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'scratch.db'}") as ini:   # what nbgrader runs, run here
+        heads = subprocess.run([str(Path(sys.executable).parent / "alembic"), "-c", ini, "heads"],
+                               capture_output=True, text=True, check=True).stdout
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", nbgrader.api.get_alembic_version)   # put back after
+    stamp_gradebooks_in_process()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))   # `alembic` can't be found now
+    monkeypatch.setattr(subprocess, "Popen", None)                 # nor any program started
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(f"sqlite:///{tmp_path / 'new.db'}") as gb:
+            gb.add_student("amy")
+    stamp, = sqlite3.connect(tmp_path / "new.db").execute("SELECT version_num FROM alembic_version").fetchone()
+    assert stamp == heads.split()[0] and len(stamp) == 12, (stamp, heads)
