@@ -166,10 +166,10 @@ def build_course(root: Path, solutions: Path = SOLUTIONS, use_cache: bool = True
     names = [n for n in notebook_names(solutions) if only is None or n in only]
     if not names:
         raise CourseError(f"no notebooks found in {solutions}: the solution notebooks are the course's source")
+    stamp_gradebooks_in_process()   # for the gradebook generated here, or one made later in this process
     cached = cache_dir() / f"course-{_cache_key(solutions, names)}"
     if use_cache and (cached / "gradebook.db").is_file():
         shutil.copytree(cached, root, dirs_exist_ok=True)
-        stamp_gradebooks_in_process()   # for a gradebook made later in this process
         return NbgraderCourse(root, nbgrader_config(root))
     course = _generate(root, solutions, names)
     if use_cache:
@@ -194,7 +194,6 @@ def _store(root: Path, cached: Path) -> None:
 
 def _generate(root: Path, solutions: Path, names: list[str]) -> NbgraderCourse:
     """Copy the solution notebooks into `root/source/` and run nbgrader's generate_assignment there."""
-    stamp_gradebooks_in_process()
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True, exist_ok=True)
     for name in names:

@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from autograder import grading, pool, samples
 from conftest import NOTEBOOKS
 
+REPO = Path(__file__).resolve().parent.parent
 NB = NOTEBOOKS[0]
 SLOW = "import time\ntime.sleep(30)\n" + samples.reference_answers(NB)["head_dim"]
 
@@ -85,9 +89,6 @@ def test_a_worker_that_hangs_is_ended_and_loses_no_one_elses_grade(tmp_path, mon
 def test_by_default_one_worker_per_core_this_command_may_use(tmp_path):
     """`grade` without --jobs starts one worker per core it may run on (a Slurm job's, `taskset`'s), not one per
     core of the machine: here it may use one, so one worker grades the two students."""
-    import subprocess
-    import sys
-
     subs = tmp_path / "subs"
     for student in ("ada", "ben"):
         samples.write_submission(subs, student, NB, samples.fill(NB))
@@ -95,7 +96,7 @@ def test_by_default_one_worker_per_core_this_command_may_use(tmp_path):
     done = subprocess.run(["taskset", "-c", str(min(os.sched_getaffinity(0))), sys.executable, "-m", "autograder",
                            "grade", str(subs), "--out", str(tmp_path / "out"), "--quiet"],
                           capture_output=True, text=True, timeout=300, env=env,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                          cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(list((tmp_path / "out" / "logs").glob("worker-*.log"))) == 1
     assert (tmp_path / "out" / "grades.csv").read_text().count(",8,8") == 2
@@ -112,14 +113,11 @@ def _running(pid: int) -> bool:
 def test_the_workers_end_when_the_command_is_killed(tmp_path):
     """`timeout` or `kill` ends `grade` with SIGTERM: its workers (and with them their kernel templates) end too.
     They used to wait for ever, each with its sandbox, for work from a command that was gone."""
-    import subprocess
-    import sys
-
     subs, out = tmp_path / "subs", tmp_path / "out"
     for student in ("ada", "ben", "cal"):
         samples.write_submission(subs, student, NB, samples.fill(NB, {"head_dim": SLOW}))
     command = subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(subs), "--out", str(out), "--quiet",
-                                "--jobs", "2"], cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "--jobs", "2"], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline, grading = time.monotonic() + 120, []
     while len(grading) < 2 and time.monotonic() < deadline:
