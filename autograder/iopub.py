@@ -42,6 +42,14 @@ RECHECK_S = 0.2
 #: cell's error whole (a learner's `raise ValueError("A" * 300_000_000)` sent 600 MB and cost the grader
 #: 3.6 GB): a larger reply cuts the channel, and the notebook is stopped (ReplyTooLarge)
 MAX_REPLY = 16 << 20
+#: how long (ms) a send to the kernel may wait. A cut request channel never connects again and has no peer left,
+#: and a send to a socket without a peer waits for one: for ever, and the notebook's time limit with it (the
+#: grader's loop is blocked). A connected channel takes a message at once.
+SEND_TIMEOUT_MS = 2000
+
+
+CUT = (f"cut the grader's channel for replies: a reply over {MAX_REPLY >> 20} MiB (an error message that long?) "
+       "or bytes that are not a Jupyter message")
 
 
 class ReplyTooLarge(Exception):
@@ -97,7 +105,12 @@ class _IOPubChannel(_Tolerant):
                 msg = self._note(await self._valid_msg(RECHECK_S))
             except Empty:
                 if self.client._take_cuts():
-                    self._probes.add(self.client.kernel_info())
+                    if self.client.shell_cut():   # no probe can go, and no answer come: the reply wait decides
+                        raise
+                    try:
+                        self._probes.add(self.client.kernel_info())
+                    except ReplyTooLarge:          # cut while we looked
+                        raise Empty from None
                 continue
             if msg["parent_header"].get("msg_id") not in self._probes:
                 return msg
@@ -121,6 +134,15 @@ class _ShellChannel(_Tolerant):
 
     client: BoundedClient | None = None
 
+    def send(self, msg: dict) -> None:
+        """Send a request; one that can't go within SEND_TIMEOUT_MS means the channel was cut (ReplyTooLarge)."""
+        try:
+            super().send(msg)
+        except zmq.Again:
+            if self.client is not None:
+                self.client.reply_cut = CUT
+            raise ReplyTooLarge(CUT) from None
+
     async def get_msg(self, timeout: float | None = None) -> dict:  # type: ignore[override]
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -130,8 +152,7 @@ class _ShellChannel(_Tolerant):
             except Empty:
                 client = self.client
                 if client is not None and client.shell_cut():
-                    client.reply_cut = (f"cut the grader's channel for replies: a reply over {MAX_REPLY >> 20} MiB "
-                                        "(an error message that long?) or bytes that are not a Jupyter message")
+                    client.reply_cut = CUT
                     if client.pending is None:
                         raise ReplyTooLarge(client.reply_cut) from None
                     return _lost_reply(client.pending, client.reply_cut)   # nbclient ends the cell as usual
@@ -148,10 +169,12 @@ def _lost_reply(msg_id: str, why: str) -> dict:
 
 
 def bounded(ctx: zmq.Context, connect: Callable[[], zmq.Socket], largest: int) -> zmq.Socket:
-    """A socket made by `connect` that refuses messages over `largest` bytes and queues at most QUEUE."""
+    """A socket made by `connect` that refuses messages over `largest` bytes, queues at most QUEUE and gives up
+    a send after SEND_TIMEOUT_MS."""
     before = dict(ctx.sockopts)
     ctx.setsockopt(zmq.MAXMSGSIZE, largest)   # options are read when a socket connects: set them first
     ctx.setsockopt(zmq.RCVHWM, QUEUE)
+    ctx.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
     try:
         return connect()
     finally:
