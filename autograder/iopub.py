@@ -2,7 +2,7 @@
 
 Whatever a learner prints, nbclient receives on one zmq socket (IOPub). Without a bound, one `print` of a
 gigabyte becomes one gigabyte-sized message in the grader's memory before any output cap can look at
-it. Here zmq itself refuses it: a message larger than MAX_MESSAGE closes the connection before its body
+it. Here zmq itself refuses it (bounds.py): a message larger than MAX_MESSAGE closes the connection before its body
 is read, and at most QUEUE messages wait in the grader. zmq treats such a message as a protocol error and
 never reconnects by itself (libzmq 4.3), so the grader connects again, on a new socket (`_IOPubChannel`,
 while it waits for a cell's output, and `dropped_connections` after each cell): the rest of the cell and
@@ -20,10 +20,8 @@ checks that run in the kernel are judged by the kernel's execute reply, not by i
 """
 from __future__ import annotations
 
-import ctypes
 import time
 from datetime import datetime, timezone
-from collections.abc import Callable
 from queue import Empty
 
 import zmq
@@ -31,23 +29,10 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.channels import AsyncZMQSocketChannel
 from traitlets import Type
 
-#: the largest single output message the grader accepts (bytes); larger ones are dropped with a note. A
-#: cell keeps at most 1,000,000 characters of output anyway (execute.SandboxedExecute.max_output).
-MAX_MESSAGE = 2 << 20
-#: output messages that may wait in the grader's memory
-QUEUE = 16
+from .bounds import MAX_MESSAGE, MAX_REPLY, bounded, return_big_buffers, watch
+
 #: how often (seconds) a wait for output looks whether a flood has cut the channel, to connect it again
 RECHECK_S = 0.2
-#: the largest message the grader accepts on the kernel's other channels. An execute reply carries the
-#: cell's error whole (a learner's `raise ValueError("A" * 300_000_000)` sent 600 MB and cost the grader
-#: 3.6 GB): a larger reply cuts the channel, and the notebook is stopped (ReplyTooLarge)
-MAX_REPLY = 16 << 20
-#: how long (ms) a send to the kernel may wait. A cut request channel never connects again and has no peer left,
-#: and a send to a socket without a peer waits for one: for ever, and the notebook's time limit with it (the
-#: grader's loop is blocked). A connected channel takes a message at once.
-SEND_TIMEOUT_MS = 2000
-
-
 CUT = (f"cut the grader's channel for replies: a reply over {MAX_REPLY >> 20} MiB (an error message that long?) "
        "or bytes that are not a Jupyter message")
 
@@ -55,19 +40,6 @@ CUT = (f"cut the grader's channel for replies: a reply over {MAX_REPLY >> 20} Mi
 class ReplyTooLarge(Exception):
     """The kernel cut its request channel to the grader (a message over MAX_REPLY, or bytes that break zmq's
     protocol, which a learner's code can write to the kernel's sockets): the reply is lost."""
-
-
-M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
-
-
-def return_big_buffers() -> None:
-    """Serve allocations of 256 KiB and more with mmap, so that the memory of each output message goes back
-    to the system when it is freed. (glibc otherwise raises this threshold as large blocks are freed, and a
-    stream of output messages of varied sizes leaves a fragmented heap that never shrinks.)"""
-    try:
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, 256 << 10)
-    except (OSError, AttributeError):   # not glibc: nothing to do
-        pass
 
 
 class _Tolerant(AsyncZMQSocketChannel):
@@ -105,11 +77,11 @@ class _IOPubChannel(_Tolerant):
                 msg = self._note(await self._valid_msg(RECHECK_S))
             except Empty:
                 if self.client._take_cuts():
-                    if self.client.shell_cut():   # no probe can go, and no answer come: the reply wait decides
-                        raise
-                    try:
+                    try:   # a cut request channel takes no probe and sends no answer: the reply's wait decides
+                        if self.client.shell_cut():
+                            raise ReplyTooLarge(CUT)
                         self._probes.add(self.client.kernel_info())
-                    except ReplyTooLarge:          # cut while we looked
+                    except ReplyTooLarge:
                         raise Empty from None
                 continue
             if msg["parent_header"].get("msg_id") not in self._probes:
@@ -134,8 +106,7 @@ class _ShellChannel(_Tolerant):
 
     client: BoundedClient | None = None
 
-    def send(self, msg: dict) -> None:
-        """Send a request; one that can't go within SEND_TIMEOUT_MS means the channel was cut (ReplyTooLarge)."""
+    def send(self, msg: dict) -> None:   # a request that can't go within SEND_TIMEOUT_MS: the channel was cut
         try:
             super().send(msg)
         except zmq.Again:
@@ -166,30 +137,6 @@ def _lost_reply(msg_id: str, why: str) -> dict:
             "header": {"msg_type": "execute_reply", "msg_id": "", "date": datetime.now(timezone.utc)},
             "content": {"status": "error", "ename": ReplyTooLarge.__name__, "evalue": why,
                         "traceback": [f"{ReplyTooLarge.__name__}: {why}"], "execution_count": None}}
-
-
-def bounded(ctx: zmq.Context, connect: Callable[[], zmq.Socket], largest: int) -> zmq.Socket:
-    """A socket made by `connect` that refuses messages over `largest` bytes, queues at most QUEUE and gives up
-    a send after SEND_TIMEOUT_MS."""
-    before = dict(ctx.sockopts)
-    ctx.setsockopt(zmq.MAXMSGSIZE, largest)   # options are read when a socket connects: set them first
-    ctx.setsockopt(zmq.RCVHWM, QUEUE)
-    ctx.setsockopt(zmq.SNDTIMEO, SEND_TIMEOUT_MS)
-    try:
-        return connect()
-    finally:
-        ctx.sockopts.clear()
-        ctx.sockopts.update(before)
-
-
-def _watch(sock: zmq.Socket) -> zmq.Socket:
-    """A socket that receives an event each time `sock`'s connection is cut."""
-    address = f"inproc://channel-monitor-{id(sock)}"
-    sock.monitor(address, zmq.EVENT_DISCONNECTED)
-    monitor = zmq.Context.shadow(sock.context.underlying).socket(zmq.PAIR)
-    monitor.linger = 0
-    monitor.connect(address)
-    return monitor
 
 
 class BoundedClient(AsyncKernelClient):
@@ -223,12 +170,12 @@ class BoundedClient(AsyncKernelClient):
     def connect_iopub(self, identity: bytes | None = None) -> zmq.Socket:
         return_big_buffers()
         sock = bounded(self.context, lambda: super(BoundedClient, self).connect_iopub(identity), MAX_MESSAGE)
-        self._monitor = _watch(sock)
+        self._monitor = watch(sock)
         return sock
 
     def connect_shell(self, identity: bytes | None = None) -> zmq.Socket:
         sock = bounded(self.context, lambda: super(BoundedClient, self).connect_shell(identity), MAX_REPLY)
-        self._shell_monitor = _watch(sock)
+        self._shell_monitor = watch(sock)
         return sock
 
     def connect_stdin(self, identity: bytes | None = None) -> zmq.Socket:

@@ -26,7 +26,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, Type
 
-from . import iopub, memlimit
+from . import bounds, memlimit
 from .jail import (PASS_ENV, bwrap_args, bwrap_works, describe_exit, disk_use, kernel_env,  # noqa: F401
                    limit_args, new_workdir, sandbox_uid, seed_font_cache)
 from .options import Limits
@@ -69,8 +69,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def connect_control(self, identity: bytes | None = None):
         """The manager's own channel to the kernel (shutdown, interrupt): bounded like the client's (iopub.py)."""
-        return iopub.bounded(self.context, lambda: super(SandboxKernelManager, self).connect_control(identity),
-                             iopub.MAX_MESSAGE)
+        return bounds.bounded(self.context, lambda: super(SandboxKernelManager, self).connect_control(identity),
+                             bounds.MAX_MESSAGE)
 
     def configure(self, limits: Limits, sandboxed: bool, notebook_file: Path | None, template=None) -> None:
         self.limits, self.sandboxed, self.notebook_file, self.template = limits, sandboxed, notebook_file, template

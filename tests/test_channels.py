@@ -15,7 +15,7 @@ from queue import Empty
 import pytest
 import zmq
 
-from autograder import iopub
+from autograder import bounds, iopub
 
 # the pretend kernel's test drives the client's asyncio sockets from plain calls too
 pytestmark = pytest.mark.filterwarnings("ignore:No running event loop")
@@ -74,13 +74,13 @@ def _cut_both(kc, shell, iopub_sock) -> None:
     kc.kernel_info()                        # the kernel learns the grader's address on the request channel
     assert shell.poll(5000), "no request arrived"
     identity = shell.recv_multipart()[0]
-    shell.send_multipart([identity, b"A" * (iopub.MAX_REPLY + 1)])
+    shell.send_multipart([identity, b"A" * (bounds.MAX_REPLY + 1)])
     _until(kc.shell_cut)
     # the output channel: once the grader's subscription has arrived (XPUB passes it on), an oversized message
     # cuts it
     assert iopub_sock.poll(5000), "the grader never subscribed"
     iopub_sock.recv()
-    iopub_sock.send(b"B" * (iopub.MAX_MESSAGE + 1))
+    iopub_sock.send(b"B" * (bounds.MAX_MESSAGE + 1))
     _until(lambda: kc._monitor.poll(0))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.iopub import MAX_MESSAGE
+from autograder.bounds import MAX_MESSAGE
 from autograder.outcome import VERDICT
 from autograder import grading, samples
 from autograder.sandbox import Limits
