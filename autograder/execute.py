@@ -65,6 +65,8 @@ class SandboxedExecute(OutputBudget, Execute):
     raise_on_iopub_timeout = Bool(False).tag(config=True)
     # the kernel's work is done and the sandbox is emptied after it: a graceful shutdown only polls for 0.1 s
     shutdown_kernel = Enum(["graceful", "immediate"], default_value="immediate").tag(config=True)
+    # widgets' state went into the graded notebook past every output limit; the course uses none, pages can't run them
+    store_widget_state = Bool(False).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
@@ -202,11 +204,10 @@ class SandboxedExecute(OutputBudget, Execute):
         super().on_cell_executed(**kwargs)
 
     def process_message(self, msg, cell, cell_index):
-        content, kind = msg.get("content", {}), msg.get("msg_type")
-        if kind == "status" and content.get("execution_state") == "idle":
+        content = msg.get("content")
+        if msg.get("msg_type") == "status" and isinstance(content, dict) and content.get("execution_state") == "idle":
             self._idle = True   # the kernel's last output message for this cell has arrived
-        msg = self.count_display(msg)
-        return None if msg is None else super().process_message(msg, cell, cell_index)
+        return super().process_message(msg, cell, cell_index)   # OutputBudget's, then nbclient's
 
     def _run_in_kernel(self, cell: NotebookNode, index: int) -> NotebookNode:
         """A check of *how* the learner computed something (checker.LEARNER_SIDE) runs in the learner's

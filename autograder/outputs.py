@@ -3,6 +3,7 @@ for the whole notebook, every cell and output type together, so that a feedback 
 stay small whatever a learner prints. A mixin of the executor (execute.py), on nbclient's output hooks."""
 from __future__ import annotations
 
+from nbformat import ValidationError
 from traitlets import Integer
 from traitlets.config import Configurable
 
@@ -49,6 +50,18 @@ class OutputBudget(Configurable):
         if self._output_total <= self.max_notebook_output:
             return msg
         return None if kind == "update_display_data" else {**msg, "content": {**content, "transient": {}}}
+
+    def process_message(self, msg, cell, cell_index):
+        """A message that is signed but malformed (the learner's code can send any on the kernel's sockets) is
+        skipped, like one that is not signed (iopub.py): it made nbclient fail the whole notebook."""
+        try:
+            if not isinstance(msg["content"].get("execution_count", 0), (int, type(None))):
+                raise TypeError("execution_count is not a number")
+            msg = self.count_display(msg)
+            return None if msg is None else super().process_message(msg, cell, cell_index)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ValidationError) as err:
+            self.log.warning("skipped a malformed %r message (%s: %s)", msg.get("msg_type"), type(err).__name__, err)
+            return None
 
     def _budget(self, cell_index: int, size: int) -> tuple[int, int]:
         """(characters this cell may still show, characters the notebook may still show), before `size`."""

@@ -8,7 +8,6 @@ calls, attributes and items are requests to the owner and come back as values or
 Standard library only: this source also runs inside the learner's kernel (agent.py).
 """
 import copy as _copy
-import time as _time
 
 try:
     from . import wire
@@ -141,7 +140,7 @@ class Peer:
         self.sock.sendall(_w()["pack"](header, buffers))
 
     def receive(self):
-        header, buffers = _w()["receive"](self.sock)
+        header, buffers = _w()["receive"](self.sock, self.deadline)
         return header, _w()["decode"](header.get("v"), buffers, self._resolve)
 
     # -- requests ------------------------------------------------------------------------------------------
@@ -155,12 +154,7 @@ class Peer:
             raise RemoteError(self.broken) from None
         while True:
             try:
-                if self.deadline is not None:
-                    left = self.deadline - _time.monotonic()
-                    if left <= 0:
-                        raise TimeoutError
-                    self.sock.settimeout(left)
-                header, value = self.receive()
+                header, value = self.receive()   # whole by the deadline, if there is one
             except OSError as err:   # TimeoutError included
                 self.broken = f"no answer ({type(err).__name__})"
                 raise RemoteError(self.broken) from None

@@ -16,6 +16,7 @@ message from a hostile kernel becomes a `WireError`, never an object of the send
 """
 import json
 import struct
+import time
 
 MAX_DEPTH = 40
 MAX_NODES = 1_000_000
@@ -223,9 +224,14 @@ def pack(header, buffers):
     return struct.pack("<Q", len(data)) + data
 
 
-def _read_exact(sock, n):
+def _read_exact(sock, n, deadline=None):
     chunks, got = [], 0
     while got < n:
+        if deadline is not None:   # the whole message by then: a byte now and then does not extend it
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the message did not arrive in time")
+            sock.settimeout(left)
         chunk = sock.recv(min(n - got, 1 << 20))
         if not chunk:
             raise EOFError("the other side closed the connection")
@@ -234,16 +240,21 @@ def _read_exact(sock, n):
     return b"".join(chunks)
 
 
-def receive(sock):
-    """(header, buffers) of the next message on `sock`; WireError for anything malformed or too large."""
-    (size,) = struct.unpack("<Q", _read_exact(sock, 8))
+def receive(sock, deadline=None):
+    """(header, buffers) of the next message on `sock`, whole by `deadline` (time.monotonic()) if one is given;
+    WireError for anything malformed or too large."""
+    (size,) = struct.unpack("<Q", _read_exact(sock, 8, deadline))
     if size > MAX_BYTES:
         raise WireError(f"a message of {size >> 20} MiB is larger than the limit ({MAX_BYTES >> 20} MiB)")
-    data = _read_exact(sock, size)
+    data = _read_exact(sock, size, deadline)
     try:
         head_len, count = struct.unpack_from("<II", data, 0)
         pos = 8
-        header = json.loads(data[pos:pos + head_len])
+        head = data[pos:pos + head_len]
+        # counted before parsing: `[],[],...` takes 25 times its size once parsed (decode counts nodes too late)
+        if head.count(b",") + head.count(b"[") + head.count(b"{") > MAX_NODES:
+            raise WireError(f"a message of more than {MAX_NODES:,} values")
+        header = json.loads(head)
         pos += head_len
         buffers = []
         for _ in range(count):

@@ -298,6 +298,35 @@ display(Javascript("alert('pwned-4')"))
 HOSTILE_MARKDOWN = ("Notes <script>alert('pwned-5')</script> <a href=\"javascript:alert('pwned-6')\">link</a> "
                     "<div onclick=\"alert('pwned-7')\">click</div> <iframe src='https://example.org/pwned-8'></iframe>")
 
+_SEND = ("get_ipython().kernel.session.send(get_ipython().kernel.iopub_socket, {!r}, {},\n"
+         "                                  parent=get_ipython().kernel.get_parent())\n")
+MALFORMED = "".join(_SEND.format(kind, content) for kind, content in [
+    ("status", '{"state": "idle"}'),                                         # no execution_state
+    ("stream", '{"name": "stdout"}'),                                        # no text
+    ("comm_open", '{"comm_id": "c", "target_name": "jupyter.widget", "data": {"state": {"_model_name": "X"}}}'),
+    ("execute_result", '{"execution_count": "x", "data": {"text/plain": "1"}, "metadata": {}}'),
+    ("display_data", '{"data": {"text/plain": 5}, "metadata": {}}'),            # not the notebook format
+])
+WIDGETS = "for _i in range(30):\n    " + _SEND.format("comm_open", (
+    '{"comm_id": f"c{_i}", "target_name": "jupyter.widget", "data": {"state": {"_model_name": "LabelModel", '
+    '"_model_module": "@jupyter-widgets/controls", "_model_module_version": "2.0.0", "value": "x" * 1_500_000}, '
+    '"buffer_paths": []}}'))   # the call's second line is inside its parentheses: any indent
+JSON_BOMB = '''
+import gc, socket, struct
+def head_dim(d_model, num_heads):
+    for o in gc.get_objects():   # the agent's connection to the grader: a reply of 1,100,000 empty lists
+        if isinstance(o, socket.socket):
+            try:
+                peer = o.getpeername()
+            except OSError:
+                continue
+            if isinstance(peer, str) and ".grader-" in peer:
+                head = b'{"ok":true,"v":[' + b"[]," * 1_100_000 + b"[]]}"
+                body = struct.pack("<II", len(head), 0) + head
+                o.sendall(struct.pack("<Q", len(body)) + body)
+    return d_model // num_heads
+'''
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
@@ -350,6 +379,14 @@ def graded(tmp_path_factory):
         "import os, socket\ndef head_dim(d_model, num_heads):\n    for fd in range(3, 200):\n        try:\n"
         "            socket.socket(fileno=os.dup(fd)).sendall(b'\\x00' * 64 + b'{\"ok\": true}')\n"
         "        except Exception:\n            pass\n    return 3\n")}))
+    # found by attacking the grader: messages that are signed but malformed (nbclient failed the whole notebook:
+    # "autograde failed"), widget state (it went into the graded notebook past every output limit: 450 MB), and
+    # a check's reply of 3 MB of `[],[],...` (parsed whole before its values were counted: 25 times its size)
+    samples.write_submission(subs, "w01_malformed_messages", NB1, samples.fill(NB1, {"head_dim": (
+        REF_HEAD_DIM + "\n" + MALFORMED)}))
+    samples.write_submission(subs, "w01_widget_state", NB1, samples.fill(NB1, {"head_dim": (
+        REF_HEAD_DIM + "\n" + WIDGETS)}))
+    samples.write_submission(subs, "j01_reply_of_a_million_values", NB1, samples.fill(NB1, {"head_dim": JSON_BOMB}))
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -569,3 +606,27 @@ def test_an_agent_wrapped_to_skip_the_swaps_gains_nothing(graded):
     row, plain = rows["k01_wraps_the_kept_agent"], rows["k01_plain_two_wrong"]
     assert plain.score < plain.max_score and "check_split_heads" in plain.failed, plain.failed
     assert row.score == plain.score == 1.0 and set(row.failed) == set(plain.failed), (row.score, plain.score, row.failed)
+
+
+def test_malformed_messages_from_the_kernel_are_skipped(graded):
+    rows, _ = graded
+    row = rows["w01_malformed_messages"]
+    assert row.score == row.max_score == 8.0 and row.outcome.value == "graded", row.status
+
+
+def test_widget_state_does_not_go_into_the_graded_notebook(graded):
+    """30 widgets of 1.5 MB each: the graded notebook (its size is in the worker's log) stays small."""
+    import re
+
+    rows, out = graded
+    assert rows["w01_widget_state"].score == 8.0, rows["w01_widget_state"].status
+    logs = "".join(p.read_text() for p in (out / "logs").glob("worker-*.log"))
+    sizes = [int(n) for n in re.findall(r"Writing (\d+) bytes to \S*/autograded/w01_widget_state/", logs)]
+    assert sizes and max(sizes) < 2_000_000, sizes
+
+
+def test_a_reply_of_a_million_values_is_refused_unread(graded):
+    rows, _ = graded
+    row, plain = rows["j01_reply_of_a_million_values"], rows["plain_wrong_01"]
+    assert set(row.failed) == {"check_head_dim"} and row.score == plain.score == 6.0, (row.score, row.failed)
+    assert "more than 1,000,000 values" in row.failed["check_head_dim"], row.failed

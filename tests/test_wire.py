@@ -1,0 +1,75 @@
+"""What the trusted checker reads from the learner's kernel (autograder/wire.py, rpc.py) is bounded in time and in
+the grader's memory, whatever the kernel sends. Both found by attacking the grader: a kernel that trickled one
+byte every few seconds held a check until the notebook's time limit (each byte restarted the socket's timeout),
+and a 100 MB reply of `[],[],...` took 2.5 GB of the grader to parse before its nodes were counted."""
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from autograder import checker, rpc, wire
+
+
+def _trickle(sock: socket.socket, stop: threading.Event) -> None:
+    """A message that says it has 10,000 bytes, then one byte every 0.2 s for 6 s (a grader that waits for all
+    of it fails the test then, instead of hanging the suite)."""
+    sock.sendall(struct.pack("<Q", 10_000))
+    for _ in range(30):
+        if stop.wait(0.2):
+            return
+        try:
+            sock.sendall(b"x")
+        except OSError:
+            return
+    sock.shutdown(socket.SHUT_WR)
+
+
+def test_a_trickled_reply_ends_the_check_at_its_deadline():
+    ours, theirs = socket.socketpair()
+    stop = threading.Event()
+    peer = checker.TrustedPeer(ours)
+    peer.deadline = time.monotonic() + 1.0
+    threading.Thread(target=_trickle, args=(theirs, stop), daemon=True).start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(rpc.RemoteError, match="no answer"):
+            peer.request("call", 0, [], {})
+        assert time.monotonic() - start < 2.5   # the deadline holds: not one timeout per byte
+    finally:
+        stop.set()
+        ours.close()
+        theirs.close()
+
+
+def _message(head: bytes) -> bytes:
+    body = struct.pack("<II", len(head), 0) + head
+    return struct.pack("<Q", len(body)) + body
+
+
+def test_a_reply_of_too_many_values_is_refused_before_it_is_parsed(monkeypatch):
+    def no_parse(*args, **kwargs):
+        raise AssertionError("parsed before its values were counted")
+
+    monkeypatch.setattr(wire.json, "loads", no_parse)
+    ours, theirs = socket.socketpair()
+    bomb = b'{"ok":true,"v":[' + b"[]," * (wire.MAX_NODES + 1) + b'[]]}'   # 3 MB: 75 MB once parsed
+    threading.Thread(target=theirs.sendall, args=(_message(bomb),), daemon=True).start()
+    try:
+        with pytest.raises(wire.WireError, match="more than 1,000,000 values"):
+            wire.receive(ours, time.monotonic() + 10)
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_reply_within_the_limits_still_arrives():
+    ours, theirs = socket.socketpair()
+    theirs.sendall(_message(b'{"ok":true,"v":[' + b"1," * 1000 + b'1]}'))
+    header, buffers = wire.receive(ours, time.monotonic() + 10)
+    assert header["ok"] is True and len(header["v"]) == 1001 and buffers == []
+    ours.close()
+    theirs.close()
