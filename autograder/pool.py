@@ -9,6 +9,7 @@ loses a grade to it.
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import tempfile
@@ -34,6 +35,12 @@ T = TypeVar("T")
 Unit = tuple[str, list[Submission]]   # (student_id, the notebooks graded together)
 
 _worker: dict = {}
+#: the memory (MiB) a grading process may take for its data (its soft RLIMIT_DATA; its kernels set their own). One
+#: grading all 8 notebooks peaks at about 400; zmq bounds each part of a message from the kernel, not how many parts
+#: one has, so a kernel could make the grader hold gigabytes (5.4 GB measured). Past this, only this worker dies:
+#: its notebooks are graded again, the one that did it alone (see above). `--jobs 1` grades in the command's own
+#: process, which has no such limit.
+WORKER_DATA_MB = 2048
 #: the event a worker sends as it starts a unit: (student_id, WORKER, "<pid> <notebook>")
 WORKER = "worker"
 
@@ -44,9 +51,13 @@ def watchdog_s(limits) -> float:
     return limits.notebook_timeout + 120.0
 
 
-def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None) -> None:
+def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None, data_mb: int = 0) -> None:
     if parent is not None:
         workers.adopt(*parent)
+    if data_mb:   # the soft limit only: the kernels this worker starts raise theirs to the notebook's limit
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        soft = data_mb << 20 if hard == resource.RLIM_INFINITY else min(data_mb << 20, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
     logs.worker_setup(out)
     share_gradebook_engines()
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
@@ -87,7 +98,7 @@ class _Pool:
     def __init__(self, base: Path, out: Path, options: GradeOptions, bar: Progress, jobs: int) -> None:
         self.ctx = workers.context(imports_of(sorted((base / "release" / ASSIGNMENT).glob("*.ipynb")), first_use=False))
         self.events = self.ctx.Queue()
-        self.initargs = (base, out, options, self.events, workers.here(jobs))
+        self.initargs = (base, out, options, self.events, workers.here(jobs), WORKER_DATA_MB)
         self.bar = bar
         self.limit = watchdog_s(options.limits)
         self.overdue: set[tuple[str, str]] = set()   # (student_id, notebook) whose worker the watchdog ended

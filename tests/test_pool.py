@@ -131,3 +131,39 @@ def test_the_workers_end_when_the_command_is_killed(tmp_path):
     while any(_running(pid) for pid in grading) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [pid for pid in grading if _running(pid)], "a worker outlived the command"
+
+
+# Found by attacking the grader: zmq bounds each part of a message from the kernel (2 MiB), not how many parts one
+# has. Called by its check, this head_dim sends two output messages of 450 parts (900 MB each, one buffer in the
+# kernel): a grading worker held 2 GB of them.
+MANY_PARTS = samples.reference_answers(NB)["head_dim"] + '''
+_head_dim = head_dim
+def head_dim(d_model, num_heads):
+    if not globals().get("_sent"):
+        globals()["_sent"] = True
+        k = get_ipython().kernel
+        part = b"x" * ((2 << 20) - 4096)
+        for _ in range(2):
+            k.session.send(k.iopub_socket, "display_data", {"data": {"text/plain": "hi"}, "metadata": {}},
+                           buffers=[part] * 450)
+        import time
+        time.sleep(3)
+    return _head_dim(d_model, num_heads)
+'''
+
+
+def test_a_kernel_cant_make_a_grading_worker_hold_more_than_its_memory_limit(tmp_path, monkeypatch):
+    """Past a worker's limit (pool.WORKER_DATA_MB, 700 MiB here: a worker grading notebook 01 takes about 250)
+    zmq can't take the message and drops the connection: the output is lost, with a note, and the grading goes on.
+    Without the limit that worker peaked at 2 GB and showed no note."""
+    monkeypatch.setattr(pool, "WORKER_DATA_MB", 700)
+    subs = tmp_path / "subs"
+    for student in ("ada", "ben"):
+        samples.write_submission(subs, student, NB, samples.fill(NB))
+    samples.write_submission(subs, "many_parts", NB, samples.fill(NB, {"head_dim": MANY_PARTS}))
+    out = tmp_path / "out"
+    by_id = {r.student_id: r for r in grading.grade(subs, out, progress=False, jobs=2)}
+    assert set(by_id) == {"ada", "ben", "many_parts"}
+    for row in by_id.values():
+        assert row.score == row.max_score == 8.0 and row.outcome.value == "graded", (row.student_id, row.status)
+    assert "[output lost: your code sent more than 2 MiB of output at once" in (out / by_id["many_parts"].feedback).read_text()
