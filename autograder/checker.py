@@ -48,6 +48,15 @@ LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad"})
 HELPER_CELLS = frozenset({"check_helpers"})
 
 
+#: the most characters of a check's message (and of the learner's traceback) and of what it printed that are kept:
+#: a message can show a learner's value, and one reply of 1 MB made a 50 MB message (a 50 MB grades.csv)
+MAX_MESSAGE, MAX_PRINTED = 4_000, 20_000
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f" [... {len(text) - limit:,} more characters cut]"
+
+
 @dataclass
 class Check:
     grade_id: str
@@ -277,6 +286,6 @@ class Checker:
         except BaseException as err:   # noqa: BLE001 - a failed check is an outcome, not a crash
             if isinstance(err, KeyboardInterrupt):
                 raise
-            return Outcome(False, printed.getvalue(), type(err).__name__, str(err),
-                           getattr(err, "remote_traceback", ""))
-        return Outcome(True, printed.getvalue())
+            return Outcome(False, _cut(printed.getvalue(), MAX_PRINTED), type(err).__name__, _cut(str(err), MAX_MESSAGE),
+                           _cut(str(getattr(err, "remote_traceback", "")), MAX_MESSAGE))
+        return Outcome(True, _cut(printed.getvalue(), MAX_PRINTED))

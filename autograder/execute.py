@@ -121,6 +121,8 @@ class SandboxedExecute(OutputBudget, Execute):
         finally:
             if self._link is not None:
                 self._link.close()
+            if self._checker is not None:   # the learner's values it holds go now, not at a later collection
+                self._checker.ns.clear()
 
     def restart_budget(self) -> None:
         """Forget the output already counted and the fatal cell: a fresh notebook as far as limits go."""
@@ -185,7 +187,7 @@ class SandboxedExecute(OutputBudget, Execute):
             output = peer.request("done")   # rpc.RemoteError (a broken or silent kernel) is not caught here
         except Exception as err:  # noqa: BLE001 - whatever the learner's kernel raised, rebuilt here
             return f"[the grader could not read it: {type(err).__name__}]"
-        return output if isinstance(output, str) else ""
+        return output[:agent.MAX_OUTPUT] if isinstance(output, str) else ""   # a replaced agent may send more
 
     def _kernel_alive(self) -> bool:
         try:

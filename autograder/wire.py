@@ -108,12 +108,15 @@ def encode(obj, other):
 
 def decode(tree, buffers, resolve):
     """The value of `tree`; `resolve(node, dec)` turns a reference node into an object of the reader's."""
-    count = [0]
+    count, used = [0], set()
 
     def buf(node):
         i = node.get("b")
         if type(i) is not int or not 0 <= i < len(buffers):
             raise WireError("a value names a buffer that is not there")
+        if i in used:   # encode never shares one: a value naming one buffer a thousand times would be that large
+            raise WireError("a value names a buffer twice")
+        used.add(i)
         return buffers[i]
 
     def shape(node):

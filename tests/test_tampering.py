@@ -327,6 +327,33 @@ def head_dim(d_model, num_heads):
     return d_model // num_heads
 '''
 
+# found by attacking the grader: the learner's code finds the agent's end of the check's connection and answers
+# the check itself, with a value that names one buffer many times
+ALIASES = '''
+import sys, struct, json
+def _forge():
+    tree = {"t": "list", "v": [{"t": "list", "v": [{"t": "bytes", "b": 0}] * 12}, {"t": "dict", "k": [], "v": []}]}
+    head = json.dumps({"ok": True, "v": tree}).encode()
+    body = struct.pack("<II", len(head), 1) + head + struct.pack("<Q", 1 << 20) + b"\\0" * (1 << 20)
+    return struct.pack("<Q", len(body)) + body
+def head_dim(d_model, num_heads):
+    f = sys._getframe(1)
+    while f is not None and not (hasattr(f.f_locals.get("self"), "sock") and hasattr(f.f_locals.get("self"), "serve")):
+        f = f.f_back
+    if f is None:
+        return d_model // num_heads
+    peer = f.f_locals["self"]
+    peer.sock.sendall(_forge())
+    while True:
+        header, value = peer.receive()
+        if header.get("op") == "call":
+            peer.sock.sendall(_forge())
+            continue
+        if peer.serve(header, value) == "done":
+            break
+    return 0
+'''
+
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
@@ -387,6 +414,12 @@ def graded(tmp_path_factory):
     samples.write_submission(subs, "w01_widget_state", NB1, samples.fill(NB1, {"head_dim": (
         REF_HEAD_DIM + "\n" + WIDGETS)}))
     samples.write_submission(subs, "j01_reply_of_a_million_values", NB1, samples.fill(NB1, {"head_dim": JSON_BOMB}))
+    # a reply that names one 1 MB buffer 12 times (its repr in a check's message: 50 MB in grades.csv and the page),
+    # and a wrong head_dim whose returned value, shown by the check's message, is a megabyte long
+    samples.write_submission(subs, "j01_names_one_buffer_12_times", NB1, samples.fill(NB1, {"head_dim": ALIASES}))
+    samples.write_submission(subs, "j01_a_megabyte_in_the_message", NB1, samples.fill(NB1, {"head_dim": (
+        "def head_dim(d_model, num_heads):\n    return d_model // num_heads if d_model % num_heads == 0 "
+        "else 'x' * 1_000_000\n")}))
     for student in ("josé", "Jane Doe"):   # ids with letters and spaces that a name can have
         samples.write_submission(subs, student, NB1, samples.fill(NB1))
     out = root / "out"
@@ -630,3 +663,12 @@ def test_a_reply_of_a_million_values_is_refused_unread(graded):
     row, plain = rows["j01_reply_of_a_million_values"], rows["plain_wrong_01"]
     assert set(row.failed) == {"check_head_dim"} and row.score == plain.score == 6.0, (row.score, row.failed)
     assert "more than 1,000,000 values" in row.failed["check_head_dim"], row.failed
+
+
+@pytest.mark.parametrize("student", ["j01_names_one_buffer_12_times", "j01_a_megabyte_in_the_message"])
+def test_a_learners_value_in_a_checks_message_is_cut(graded, student):
+    rows, out = graded
+    row, plain = rows[student], rows["plain_wrong_01"]
+    assert set(row.failed) == {"check_head_dim"} and row.score == plain.score == 6.0, (row.score, row.failed)
+    assert len(row.failed["check_head_dim"]) < 5_000, len(row.failed["check_head_dim"])
+    assert len((out / row.feedback).read_text()) < 5_000_000   # the notebook's own output: 3,000,000 characters at most

@@ -73,3 +73,25 @@ def test_a_reply_within_the_limits_still_arrives():
     assert header["ok"] is True and len(header["v"]) == 1001 and buffers == []
     ours.close()
     theirs.close()
+
+
+def test_a_value_that_names_one_buffer_twice_is_refused():
+    """encode gives every bytes value and array its own buffer: naming one 1 MB buffer a thousand times would make a
+    1 GB value (and a 4 GB message once a check shows it) out of a 1 MB reply."""
+    tree = {"t": "list", "v": [{"t": "bytes", "b": 0}, {"t": "bytes", "b": 0}]}
+    with pytest.raises(wire.WireError, match="names a buffer twice"):
+        wire.decode(tree, [b"\0" * 16], lambda node, dec: None)
+    assert wire.decode({"t": "list", "v": [{"t": "bytes", "b": 0}, {"t": "bytes", "b": 1}]}, [b"a", b"b"],
+                       lambda node, dec: None) == [b"a", b"b"]
+
+
+def test_the_checkers_namespace_is_emptied_when_a_notebook_ends():
+    """What a learner's code sent to the checks (values it keeps in its namespace) goes with the notebook, not at a
+    later garbage collection while the worker grades the next student (1.8 GB stayed for three more notebooks)."""
+    from autograder.execute import SandboxedExecute
+    from autograder.paths import SOLUTIONS
+
+    ex = SandboxedExecute(source_dir=str(SOLUTIONS))
+    with ex.notebook("01_projections"):
+        ex._checker.ns["kept_from_the_learner"] = b"\0" * 1024
+    assert ex._checker.ns == {}
