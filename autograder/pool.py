@@ -41,8 +41,6 @@ _worker: dict = {}
 #: its notebooks are graded again, the one that did it alone (see above). `--jobs 1` grades in the command's own
 #: process, which has no such limit.
 WORKER_DATA_MB = 2048
-#: the event a worker sends as it starts a unit: (student_id, WORKER, "<pid> <notebook>")
-WORKER = "worker"
 
 
 def watchdog_s(limits) -> float:
@@ -51,7 +49,8 @@ def watchdog_s(limits) -> float:
     return limits.notebook_timeout + 120.0
 
 
-def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None, data_mb: int = 0) -> None:
+def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, parent=None, data_mb: int = 0,
+                 starts=None) -> None:
     if parent is not None:
         workers.adopt(*parent)
     if data_mb:   # the soft limit only: the kernels this worker starts raise theirs to the notebook's limit
@@ -66,13 +65,15 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
     course = NbgraderCourse(root, nbgrader_config(root, options, preload))
     if options.isolation == "bwrap" and options.kernels == "fork":   # its imports run while the first notebook is set up
         forkserver.start(options.limits, preload)
-    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events)
+    _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events,
+                   starts=starts)
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
     events = _worker.get("events")   # each notebook's start and end, to the progress bar in the main process
-    if events is not None:   # which process grades this unit, for the watchdog (_Pool.round)
-        events.put((student_id, WORKER, f"{os.getpid()} {subs[0].notebook}"))
+    if _worker.get("starts") is not None:   # which process grades this unit, for the watchdog (_Pool.round); in
+        # the pipe before the grading starts (a Queue's thread sends later: a worker stopped before it never did)
+        _worker["starts"].put((student_id, f"{os.getpid()} {subs[0].notebook}"))
     try:
         with listen(student_id, events.put if events is not None else None):
             return grade_student(_worker["course"], student_id, subs, _worker["out"], _worker["feedback"])
@@ -97,8 +98,8 @@ class _Pool:
 
     def __init__(self, base: Path, out: Path, options: GradeOptions, bar: Progress, jobs: int) -> None:
         self.ctx = workers.context(imports_of(sorted((base / "release" / ASSIGNMENT).glob("*.ipynb")), first_use=False))
-        self.events = self.ctx.Queue()
-        self.initargs = (base, out, options, self.events, workers.here(jobs), WORKER_DATA_MB)
+        self.events, self.starts = self.ctx.Queue(), self.ctx.SimpleQueue()
+        self.initargs = (base, out, options, self.events, workers.here(jobs), WORKER_DATA_MB, self.starts)
         self.bar = bar
         self.limit = watchdog_s(options.limits)
         self.overdue: set[tuple[str, str]] = set()   # (student_id, notebook) whose worker the watchdog ended
@@ -106,10 +107,11 @@ class _Pool:
 
     def _watch(self, units_left: set[tuple[str, str]]) -> None:
         """Take the workers' events; end the worker of a unit that runs past its time (a hung grader)."""
-        for sid, what, detail in self.bar.drain(self.events):
-            if what == WORKER:
-                pid, notebook = detail.split(" ", 1)
-                self.started[(sid, notebook)] = (int(pid), time.monotonic())
+        self.bar.drain(self.events)
+        while not self.starts.empty():
+            sid, detail = self.starts.get()
+            pid, notebook = detail.split(" ", 1)
+            self.started[(sid, notebook)] = (int(pid), time.monotonic())
         for key in units_left & set(self.started):
             pid, t0 = self.started[key]
             if time.monotonic() - t0 > self.limit and key not in self.overdue:
