@@ -14,7 +14,8 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
@@ -37,9 +38,9 @@ Unit = tuple[str, list[Submission]]   # (student_id, the notebooks graded togeth
 _worker: dict = {}
 #: the memory (MiB) a grading process may take for its data (its soft RLIMIT_DATA; its kernels set their own). One
 #: grading all 8 notebooks peaks at about 400; zmq bounds each part of a message from the kernel, not how many parts
-#: one has, so a kernel could make the grader hold gigabytes (5.4 GB measured). Past this, only this worker dies:
-#: its notebooks are graded again, the one that did it alone (see above). `--jobs 1` grades in the command's own
-#: process, which has no such limit.
+#: one has, so a kernel could make the grader hold gigabytes (5.4 GB measured). Past this, zmq can't take such a
+#: message and drops the connection (the cell says its output was lost). Grading in the command's own process
+#: (`--jobs 1`, one student) may take this much more than it had (`_data_limit`).
 WORKER_DATA_MB = 2048
 
 
@@ -67,6 +68,26 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
         forkserver.start(options.limits, preload)
     _worker.update(course=course, out=out, feedback=FeedbackWriter(course.config.CourseDirectory.db_url), events=events,
                    starts=starts)
+
+
+@contextmanager
+def _data_limit(more_mb: int) -> Iterator[None]:
+    """While grading in the command's own process: at most `more_mb` more of data than it has now (as a worker's
+    limit), the soft limit it had before restored after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    try:
+        with open("/proc/self/status") as status:
+            now = next(int(line.split()[1]) << 10 for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):   # not Linux: no limit
+        now = None
+    limit = None if now is None else now + (more_mb << 20)
+    if limit is not None and (hard == resource.RLIM_INFINITY or limit <= hard) \
+            and (soft == resource.RLIM_INFINITY or limit < soft):
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
@@ -160,10 +181,11 @@ def run_all(work: list[Unit], base: Path, out: Path, options: GradeOptions,
     if len(work) <= 1 or options.jobs == 1:   # in this process: no pool to start (a crash here ends the command)
         _init_worker(base, out, options)
         prepared = prepare()
-        for student_id, subs in work:
-            with listen(student_id, lambda event: bar.event(*event)):
-                results.extend(_grade_in_worker(student_id, subs))
-            bar.unit_done(student_id, subs)
+        with _data_limit(WORKER_DATA_MB):
+            for student_id, subs in work:
+                with listen(student_id, lambda event: bar.event(*event)):
+                    results.extend(_grade_in_worker(student_id, subs))
+                bar.unit_done(student_id, subs)
         bar.close()
         return results, prepared
     jobs = min(options.jobs or workers.cores(), len(work))   # one per core this process may use (a Slurm job's)

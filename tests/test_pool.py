@@ -152,6 +152,20 @@ def head_dim(d_model, num_heads):
 '''
 
 
+def test_grading_in_this_process_is_bounded_too_and_the_limit_restored(tmp_path, monkeypatch):
+    """`--jobs 1` (and a single student) grades in the command's own process: there the limit is what it has plus
+    pool.WORKER_DATA_MB while it grades, and the limit it had before comes back after."""
+    import resource
+
+    monkeypatch.setattr(pool, "WORKER_DATA_MB", 700)
+    samples.write_submission(tmp_path / "subs", "many_parts", NB, samples.fill(NB, {"head_dim": MANY_PARTS}))
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    [row] = grading.grade(tmp_path / "subs", tmp_path / "out", progress=False, jobs=1)
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    assert row.score == row.max_score == 8.0 and row.outcome.value == "graded", row.status
+    assert "[output lost: your code sent more than 2 MiB of output at once" in (tmp_path / "out" / row.feedback).read_text()
+
+
 def test_a_kernel_cant_make_a_grading_worker_hold_more_than_its_memory_limit(tmp_path, monkeypatch):
     """Past a worker's limit (pool.WORKER_DATA_MB, 700 MiB here: a worker grading notebook 01 takes about 250)
     zmq can't take the message and drops the connection: the output is lost, with a note, and the grading goes on.
