@@ -77,11 +77,11 @@ class _IOPubChannel(_Tolerant):
                 msg = self._note(await self._valid_msg(RECHECK_S))
             except Empty:
                 if self.client._take_cuts():
-                    try:   # a cut request channel takes no probe and sends no answer: the reply's wait decides
-                        if self.client.shell_cut():
-                            raise ReplyTooLarge(CUT)
+                    if self.client.shell_cut():   # it takes no probe and sends no answer: the reply's wait decides
+                        raise
+                    try:
                         self._probes.add(self.client.kernel_info())
-                    except ReplyTooLarge:
+                    except ReplyTooLarge:         # cut while we looked
                         raise Empty from None
                 continue
             if msg["parent_header"].get("msg_id") not in self._probes:

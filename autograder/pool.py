@@ -54,10 +54,8 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
                  starts=None) -> None:
     if parent is not None:
         workers.adopt(*parent)
-    if data_mb:   # the soft limit only: the kernels this worker starts raise theirs to the notebook's limit
-        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
-        soft = data_mb << 20 if hard == resource.RLIM_INFINITY else min(data_mb << 20, hard)
-        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+    if data_mb:
+        _lower_data_limit(data_mb << 20)
     logs.worker_setup(out)
     share_gradebook_engines()
     root = Path(tempfile.mkdtemp(prefix="worker-", dir=base.parent))
@@ -70,24 +68,30 @@ def _init_worker(base: Path, out: Path, options: GradeOptions, events=None, pare
                    starts=starts)
 
 
+def _lower_data_limit(limit: int) -> tuple[int, int]:
+    """Lower this process's soft RLIMIT_DATA to `limit` bytes (never raise it; the hard limit stays, so the kernels
+    it starts can raise theirs to the notebook's limit). Returns the (soft, hard) limits it had."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if (soft == resource.RLIM_INFINITY or limit < soft) and (hard == resource.RLIM_INFINITY or limit <= hard):
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    return soft, hard
+
+
 @contextmanager
 def _data_limit(more_mb: int) -> Iterator[None]:
     """While grading in the command's own process: at most `more_mb` more of data than it has now (as a worker's
-    limit), the soft limit it had before restored after."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit), the limits it had restored after."""
     try:
         with open("/proc/self/status") as status:
             now = next(int(line.split()[1]) << 10 for line in status if line.startswith("VmData:"))
     except (OSError, StopIteration, ValueError):   # not Linux: no limit
-        now = None
-    limit = None if now is None else now + (more_mb << 20)
-    if limit is not None and (hard == resource.RLIM_INFINITY or limit <= hard) \
-            and (soft == resource.RLIM_INFINITY or limit < soft):
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        yield
+        return
+    before = _lower_data_limit(now + (more_mb << 20))
     try:
         yield
     finally:
-        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+        resource.setrlimit(resource.RLIMIT_DATA, before)
 
 
 def _grade_in_worker(student_id: str, subs: list[Submission]) -> list[Result]:
