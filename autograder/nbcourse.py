@@ -60,6 +60,9 @@ def nbgrader_config(root: Path, options: GradeOptions | None = None, preload: li
         "autograder.feedback.Sanitize",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    # nbconvert validates the notebook after every preprocessor (9 times per notebook); once, at the end, is
+    # enough: an invalid result is still refused, only without the name of the preprocessor that made it
+    c.Exporter.optimistic_validation = True
     c.Application.log_level = logging.WARNING
     return c
 
