@@ -106,3 +106,27 @@ def test_reusing_freed_memory_removes_the_batched_modules_page_faults(tmp_path):
         assert result["meta"]["allocator"] == ("default" if not extra else load_bench().GLIBC_REUSE)
         faults[bool(extra)] = next(r["minor_faults_per_call"] for r in result["rows"] if r["impl"] == "batched")
     assert faults[False] > 5000 and faults[True] < faults[False] / 5, faults
+
+
+def test_suite_cpu_reports_each_file_and_a_failure(tmp_path):
+    """bench/suite_cpu.py runs each file alone and reports its CPU time, and says when a file failed."""
+    failing = tmp_path / "test_fails.py"
+    failing.write_text("def test_fails():\n    assert 1 == 2\n")
+    out = tmp_path / "cpu.json"
+    done = subprocess.run([sys.executable, "bench/suite_cpu.py", "tests/test_quiz.py", str(failing), "--json", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    figures = json.loads(out.read_text())
+    rows = {tuple(r["files"]): r for r in figures["rows"]}
+    quiz, fails = rows[("tests/test_quiz.py",)], rows[(str(failing),)]
+    assert quiz["ok"] and "passed" in quiz["summary"] and quiz["cpu_s"] > 0 and quiz["wall_s"] > 0
+    assert not fails["ok"] and "1 failed" in fails["summary"]
+    assert figures["loop_cpu_s"] > 0 and "(FAILED)" in done.stdout
+
+
+def test_suite_cpu_runs_the_files_of_a_shared_fixture_together():
+    spec = importlib.util.spec_from_file_location("suite_cpu", REPO / "bench" / "suite_cpu.py")
+    suite_cpu = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite_cpu)
+    got = suite_cpu.groups(["tests/test_browser.py", "tests/test_pool.py", "tests/test_cli.py"])
+    assert got == [["tests/test_browser.py", "tests/test_cli.py"], ["tests/test_pool.py"]]
