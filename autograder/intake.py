@@ -64,9 +64,10 @@ def _read_bytes(path: Path, limit: int) -> bytes:
     return raw
 
 
-def read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNode:
+def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None = None) -> nbformat.NotebookNode:
     """Parse a submitted notebook (refused unread over `limit` bytes, default MAX_NOTEBOOK_BYTES); raise
-    ValueError with a sentence a person understands."""
+    ValueError with a sentence a person understands. Metadata that the notebook format doesn't allow (an editor
+    wrote `"collapsed": "yes"`) is removed, and said in `notes`: it is not the learner's work."""
     raw = _read_bytes(path, MAX_NOTEBOOK_BYTES if limit is None else limit)
     if not raw.strip():
         raise ValueError("invalid notebook: the file is empty")
@@ -89,6 +90,13 @@ def read_notebook(path: Path, limit: int | None = None) -> nbformat.NotebookNode
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
+        if not nbformat.validator.isvalid(nb):
+            stripped, fixed = nbformat.validator.normalize(nb, strip_invalid_metadata=True)
+            if stripped:
+                nb = nbformat.from_dict(fixed)
+                if notes is not None:
+                    notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format "
+                                 "doesn't allow (written by an editor) removed before grading")
         nbformat.validate(nb)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
@@ -203,7 +211,7 @@ def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
                          f"set aside {', '.join(sub.set_aside)}")
     if sub.problem is None:
         try:
-            sub.nb = read_notebook(sub.path)
+            sub.nb = read_notebook(sub.path, notes=sub.notes)
         except ValueError as err:
             sub.problem = str(err)
         except Exception as err:  # noqa: BLE001 - whatever else one file raises, it never stops the batch

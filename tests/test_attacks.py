@@ -144,6 +144,16 @@ def _forged() -> nbformat.NotebookNode:
     return nb
 
 
+def _odd_metadata(answers: dict[str, str]) -> nbformat.NotebookNode:
+    """A notebook whose every code cell has metadata the notebook format refuses (an editor's doing): it was
+    refused whole, 0/8 for correct work; now those fields are removed and the answers graded as they are."""
+    nb = samples.fill(NB, answers)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.metadata.update(collapsed="yes", jupyter={"source_hidden": 3}, execution=["not", "a", "dict"])
+    return nb
+
+
 ATTACKS = {   # student -> (notebook, exact score out of 8)
     "a00_baseline": (lambda: samples.fill(NB, {"head_dim": WRONG}), 6.0),
     "a01_forged": (_forged, 6.0),
@@ -159,6 +169,8 @@ ATTACKS = {   # student -> (notebook, exact score out of 8)
     "c09_noisy": (lambda: samples.fill(NB, {"head_dim": REF + "\n" + NOISY}), 8.0),
     "c10_plant": (lambda: samples.fill(NB, {"head_dim": REF + "\n" + PLANT}), 8.0),
     "c11_after": (lambda: samples.fill(NB, {"head_dim": REF + "\n" + LOOK}), 8.0),
+    "a08_odd_metadata": (lambda: _odd_metadata({"head_dim": WRONG}), 6.0),
+    "c12_odd_metadata": (lambda: _odd_metadata({}), 8.0),
 }
 
 
@@ -243,3 +255,12 @@ def test_nothing_planted_reaches_the_next_notebook(attacked):
     tmp = re.search(r"^LOOK_TMP (\[.*?\])$", after, re.M).group(1)   # the sandbox's own /tmp
     # what the sandbox mounts there (the work folders' parent; a checkout or venv that lives under /tmp), nothing more
     assert "mha-sandboxes" in tmp and "plant" not in tmp and "alive" not in tmp, tmp
+
+
+def test_metadata_the_format_refuses_is_removed_and_said(attacked):
+    results, _ = attacked
+    for student in ("a08_odd_metadata", "c12_odd_metadata"):
+        assert results[student].status == "graded", results[student].status
+        assert any("30 metadata fields that the notebook format doesn't allow" in f for f in results[student].flags), \
+            results[student].flags
+    assert not any("metadata fields" in f for f in results["a00_baseline"].flags)

@@ -71,3 +71,24 @@ def test_collect_reports_unknown_notebooks_and_bad_ids(tmp_path, good_text):
 def test_collect_refuses_a_missing_folder(tmp_path):
     with pytest.raises(CourseError, match="not a folder"):
         collect(tmp_path / "nope", NOTEBOOKS)
+
+
+def test_metadata_the_format_refuses_is_removed_with_a_note_and_the_answers_kept(tmp_path, good_text):
+    data = json.loads(good_text)
+    data["metadata"]["kernelspec"] = "python3"   # the format wants an object
+    code = [c for c in data["cells"] if c["cell_type"] == "code"]
+    code[0]["metadata"].update(collapsed="yes", tags="not a list")
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert notes == ["3 metadata fields that the notebook format doesn't allow (written by an editor) removed "
+                     "before grading"]
+    assert "kernelspec" not in nb.metadata and not {"collapsed", "tags"} & set(nb.cells[data["cells"].index(code[0])].metadata)
+    assert [c.source for c in nb.cells] == ["".join(c["source"]) for c in data["cells"]]
+    assert all(c.metadata.get("nbgrader") == d["metadata"].get("nbgrader") for c, d in zip(nb.cells, data["cells"]))
+    # what is not metadata is still refused, as before
+    code[1]["outputs"] = [{"output_type": "stream", "name": "stdout"}]   # no text
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError"):
+        read_notebook(path, notes=[])
