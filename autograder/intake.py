@@ -28,6 +28,9 @@ MAX_NOTEBOOK_MIB = 20
 MAX_NOTEBOOK_BYTES = MAX_NOTEBOOK_MIB << 20
 #: A course notebook has about 30 cells; a notebook with more than this is refused (repair and grading time).
 MAX_CELLS = 2_000
+#: Metadata (of the notebook and all its cells) larger than this is not cleaned of fields the format refuses: the
+#: notebook is refused as before (an editor writes a few hundred bytes per cell; checking takes about 1 s per MiB)
+MAX_METADATA_BYTES = 1 << 20
 
 
 @dataclass
@@ -90,19 +93,32 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     try:
         nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
-        if not nbformat.validator.isvalid(nb):
-            stripped, fixed = nbformat.validator.normalize(nb, strip_invalid_metadata=True)
-            if stripped:
-                nb = nbformat.from_dict(fixed)
-                if notes is not None:
-                    notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format "
-                                 "doesn't allow (written by an editor) removed before grading")
+        if not nbformat.validator.isvalid(nb) and (stripped := _strip_invalid_metadata(nb)) and notes is not None:
+            notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format doesn't "
+                         "allow (written by an editor) removed before grading")
         nbformat.validate(nb)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
     except Exception as err:  # nbformat raises several types for bad structure
-        raise ValueError(f"invalid notebook: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
+        first = str(err).splitlines()[0] if str(err) else ""   # it can quote a whole value: keep it short
+        raise ValueError(f"invalid notebook: {type(err).__name__}: {first[:300] + ' ...' * (len(first) > 300)}") from None
     return nb
+
+
+def _strip_invalid_metadata(nb: nbformat.NotebookNode) -> int:
+    """Remove, in place, the metadata fields that the notebook format refuses (nbformat's own rule), checked on a
+    copy without sources and outputs so that the time it takes depends on the metadata only; how many went (0
+    when the metadata is over MAX_METADATA_BYTES)."""
+    cells = [{"cell_type": c.cell_type, "metadata": c.metadata, "source": "", **({"id": c.id} if "id" in c else {}),
+              **({"outputs": [], "execution_count": None} if c.cell_type == "code" else {})} for c in nb.cells]
+    skeleton = {**nb, "cells": cells}
+    if len(json.dumps(skeleton, default=str)) > MAX_METADATA_BYTES:
+        return 0
+    stripped, fixed = nbformat.validator.normalize(skeleton, strip_invalid_metadata=True)
+    for ours, kept in zip([nb, *nb.cells], [fixed, *fixed["cells"]]):
+        for key in set(ours.metadata) - set(kept["metadata"]):
+            del ours.metadata[key]
+    return stripped
 
 
 def _printable(name: str) -> tuple[str, bool]:

@@ -92,3 +92,31 @@ def test_metadata_the_format_refuses_is_removed_with_a_note_and_the_answers_kept
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError"):
         read_notebook(path, notes=[])
+
+
+def test_a_refusal_quotes_at_most_300_characters_of_the_value(tmp_path, good_text):
+    data = json.loads(good_text)
+    data["cells"][0]["source"] = {"x": "y" * 1_000_000}   # not the format, and a megabyte long
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError") as err:
+        read_notebook(path, notes=[])
+    assert len(str(err.value)) < 400, len(str(err.value))
+
+
+def test_metadata_over_a_mebibyte_is_not_cleaned_and_the_notebook_refused(tmp_path, good_text):
+    """Cleaning takes about a second per MiB of metadata: over MAX_METADATA_BYTES it is refused as before."""
+    from autograder.intake import MAX_METADATA_BYTES
+
+    data = json.loads(good_text)
+    k = next(i for i, c in enumerate(data["cells"]) if c["cell_type"] == "code")
+    data["cells"][k]["metadata"]["collapsed"] = "n" * MAX_METADATA_BYTES
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    notes = []
+    with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError"):
+        read_notebook(path, notes=notes)
+    assert notes == []
+    data["cells"][k]["metadata"]["collapsed"] = "n" * 1000
+    path.write_text(json.dumps(data))
+    assert "collapsed" not in read_notebook(path, notes=notes).cells[k].metadata and len(notes) == 1
