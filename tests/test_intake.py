@@ -101,7 +101,7 @@ def test_a_refusal_quotes_at_most_300_characters_of_the_value(tmp_path, good_tex
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError") as err:
         read_notebook(path, notes=[])
-    assert len(str(err.value)) < 400, len(str(err.value))
+    assert len(str(err.value)) < 450 and str(err.value).endswith("save it and hand it in again)"), str(err.value)[-200:]
 
 
 def test_metadata_over_a_mebibyte_is_not_cleaned_and_the_notebook_refused(tmp_path, good_text):
@@ -120,3 +120,30 @@ def test_metadata_over_a_mebibyte_is_not_cleaned_and_the_notebook_refused(tmp_pa
     data["cells"][k]["metadata"]["collapsed"] = "n" * 1000
     path.write_text(json.dumps(data))
     assert "collapsed" not in read_notebook(path, notes=notes).cells[k].metadata and len(notes) == 1
+
+
+def test_tags_that_are_not_strings_are_removed_before_the_format_is_checked(tmp_path, good_text):
+    """The format's unique-tags rule compares every pair of tags that can't be sorted: 1,000 dicts took 30 s of
+    the batch (2,000: two minutes) and the notebook was refused; they are removed first, with the note."""
+    data = json.loads(good_text)
+    k = next(i for i, c in enumerate(data["cells"]) if c["cell_type"] == "code")
+    data["cells"][k]["metadata"]["tags"] = [{"a": i} for i in range(200)]
+    data["cells"][k + 1]["metadata"]["tags"] = ["fine", "tags"]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert "tags" not in nb.cells[k].metadata and nb.cells[k + 1].metadata["tags"] == ["fine", "tags"]
+    assert notes == ["1 metadata field that the notebook format doesn't allow (written by an editor) removed before "
+                     "grading"]
+
+
+def test_cell_ids_in_a_notebook_that_says_4_4_are_read_as_4_5(tmp_path, good_text):
+    """Some editors keep nbformat_minor 4 and write cell ids (a 4.5 field): read as 4.5, not refused."""
+    data = json.loads(good_text)
+    data["nbformat_minor"] = 4
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert [c.id for c in nb.cells] == [c["id"] for c in data["cells"]] and notes == []
