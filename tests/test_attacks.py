@@ -154,6 +154,19 @@ def _odd_metadata(answers: dict[str, str]) -> nbformat.NotebookNode:
     return nb
 
 
+def _odd_outputs(answers: dict[str, str]) -> nbformat.NotebookNode:
+    """Outputs that break the format (a result without its count, OK printed on every check), a run count that is
+    a string, ids with spaces: refused whole before; now dropped, as grading never reads them."""
+    nb = samples.fill(NB, answers)
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict({"output_type": "execute_result", "data": {"text/plain": "OK"},
+                                                "metadata": {}})]
+            cell.execution_count = str(k)
+            cell.id = f"cell {k}"
+    return nb
+
+
 ATTACKS = {   # student -> (notebook, exact score out of 8)
     "a00_baseline": (lambda: samples.fill(NB, {"head_dim": WRONG}), 6.0),
     "a01_forged": (_forged, 6.0),
@@ -171,6 +184,8 @@ ATTACKS = {   # student -> (notebook, exact score out of 8)
     "c11_after": (lambda: samples.fill(NB, {"head_dim": REF + "\n" + LOOK}), 8.0),
     "a08_odd_metadata": (lambda: _odd_metadata({"head_dim": WRONG}), 6.0),
     "c12_odd_metadata": (lambda: _odd_metadata({}), 8.0),
+    "a09_odd_outputs": (lambda: _odd_outputs({"head_dim": WRONG}), 6.0),
+    "c13_odd_outputs": (lambda: _odd_outputs({}), 8.0),
 }
 
 
@@ -264,3 +279,6 @@ def test_metadata_the_format_refuses_is_removed_and_said(attacked):
         assert any("30 metadata fields that the notebook format doesn't allow" in f for f in results[student].flags), \
             results[student].flags
     assert not any("metadata fields" in f for f in results["a00_baseline"].flags)
+    for student in ("a09_odd_outputs", "c13_odd_outputs"):
+        assert any(f.startswith("outputs, run counts or cell ids that are not the notebook format dropped")
+                   for f in results[student].flags), results[student].flags

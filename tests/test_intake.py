@@ -87,8 +87,8 @@ def test_metadata_the_format_refuses_is_removed_with_a_note_and_the_answers_kept
     assert "kernelspec" not in nb.metadata and not {"collapsed", "tags"} & set(nb.cells[data["cells"].index(code[0])].metadata)
     assert [c.source for c in nb.cells] == ["".join(c["source"]) for c in data["cells"]]
     assert all(c.metadata.get("nbgrader") == d["metadata"].get("nbgrader") for c, d in zip(nb.cells, data["cells"]))
-    # what is not metadata is still refused, as before
-    code[1]["outputs"] = [{"output_type": "stream", "name": "stdout"}]   # no text
+    # a cell that is not the format is still refused, as before
+    code[1]["source"] = {"x": 1}
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError"):
         read_notebook(path, notes=[])
@@ -129,12 +129,13 @@ def test_tags_that_are_not_strings_are_removed_before_the_format_is_checked(tmp_
     k = next(i for i, c in enumerate(data["cells"]) if c["cell_type"] == "code")
     data["cells"][k]["metadata"]["tags"] = [{"a": i} for i in range(200)]
     data["cells"][k + 1]["metadata"]["tags"] = ["fine", "tags"]
+    data["cells"][k + 2]["metadata"] = ["not", "an", "object"]   # nbformat failed on it: "TypeError: pop expected ..."
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(data))
     notes = []
     nb = read_notebook(path, notes=notes)
     assert "tags" not in nb.cells[k].metadata and nb.cells[k + 1].metadata["tags"] == ["fine", "tags"]
-    assert notes == ["1 metadata field that the notebook format doesn't allow (written by an editor) removed before "
+    assert notes == ["2 metadata fields that the notebook format doesn't allow (written by an editor) removed before "
                      "grading"]
 
 
@@ -147,3 +148,23 @@ def test_cell_ids_in_a_notebook_that_says_4_4_are_read_as_4_5(tmp_path, good_tex
     notes = []
     nb = read_notebook(path, notes=notes)
     assert [c.id for c in nb.cells] == [c["id"] for c in data["cells"]] and notes == []
+
+
+def test_outputs_counts_and_ids_that_are_not_the_format_are_dropped_not_the_notebook(tmp_path, good_text):
+    """Grading never reads a submission's outputs (it runs the notebook again) nor its cell ids (the repair gives
+    the released cells theirs): when they break the format, they go, with a note; the answers stay."""
+    data = json.loads(good_text)
+    code = [c for c in data["cells"] if c["cell_type"] == "code"]
+    markdown = next(c for c in data["cells"] if c["cell_type"] == "markdown")
+    code[0]["outputs"] = [{"output_type": "execute_result", "data": {"text/plain": "3"}, "metadata": {}}]
+    code[1]["execution_count"] = "3"
+    code[2]["id"] = "my cell"
+    markdown["outputs"] = []
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps(data))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert [c.source for c in nb.cells] == ["".join(c["source"]) for c in data["cells"]]
+    assert notes == ["outputs, run counts or cell ids that are not the notebook format dropped before grading "
+                     "(grading runs the notebook again and gives the released cells their ids)"]
+    assert nb.cells[data["cells"].index(code[2])].id != "my cell" and "outputs" not in nb.cells[data["cells"].index(markdown)]
