@@ -100,9 +100,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
         if not nbformat.validator.isvalid(nb):
             stripped += _strip_invalid_metadata(nb)
-        if not nbformat.validator.isvalid(nb) and _drop_what_grading_replaces(nb) and notes is not None:
-            notes.append("outputs, run counts or cell ids that are not the notebook format dropped before grading "
-                         "(grading runs the notebook again and gives the released cells their ids)")
+        dropped = not nbformat.validator.isvalid(nb) and _drop_what_grading_replaces(nb)
         nbformat.validate(nb)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
@@ -110,9 +108,12 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         first = str(err).splitlines()[0] if str(err) else ""   # it can quote a whole value: keep it short
         raise ValueError(f"invalid notebook: {type(err).__name__}: {first[:300] + ' ...' * (len(first) > 300)} "
                          "(open it in Jupyter or Colab, save it and hand it in again)") from None
-    if stripped and notes is not None:
+    if notes is not None and stripped:   # said only of a notebook that is graded
         notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format doesn't allow "
                      "(written by an editor) removed before grading")
+    if notes is not None and dropped:
+        notes.append("outputs, run counts or cell ids that are not the notebook format dropped before grading "
+                     "(grading runs the notebook again and gives the released cells their ids)")
     return nb
 
 

@@ -25,13 +25,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
 
-
-def busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy since boot (user, nice, system, irq, softirq)."""
-    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[:7])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+from grading_speed import busy_cpu_seconds  # noqa: E402  (the machine's busy CPU, from /proc/stat)
 
 
 def calibration_s(steps: int = 20_000_000) -> float:
@@ -44,9 +40,9 @@ def calibration_s(steps: int = 20_000_000) -> float:
 
 def groups(files: list[str]) -> list[list[str]]:
     """The files, those that share a suite-wide fixture together (as the suite runs them)."""
-    tree = ast.parse((REPO / "tests" / "conftest.py").read_text())
-    shared = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.AnnAssign | ast.Assign)
-                  and "SHARED" in [getattr(t, "id", "") for t in getattr(node, "targets", [getattr(node, "target", None)])])
+    tree = ast.parse((REPO / "tests" / "conftest.py").read_text())   # read, not imported: it imports the grader
+    shared = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] == ["SHARED"])
     together: dict[str, list[str]] = {}
     for file in files:
         together.setdefault(shared.get(file, file), []).append(file)
@@ -57,10 +53,10 @@ def run(files: list[str]) -> dict:
     """Run `files` alone in one pytest process: wall and machine-wide busy CPU seconds, and pytest's summary."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_"))}
     env.setdefault("OMP_NUM_THREADS", "1")
-    cpu, wall = busy_cpu_s(), time.monotonic()
+    cpu, wall = busy_cpu_seconds(), time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", *files],
                           cwd=REPO, env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - wall, busy_cpu_s() - cpu
+    wall, cpu = time.monotonic() - wall, busy_cpu_seconds() - cpu
     lines = done.stdout.strip().splitlines()
     summary = re.sub(r"=+", "", lines[-1]).strip() if lines else done.stderr.strip()[-200:]
     return {"files": files, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "summary": summary,
