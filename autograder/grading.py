@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import logs, memlimit, repair, sandbox, scan
+from . import logs, memlimit, notice, repair, sandbox, scan
 from .gradebook import write_gradebook
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course
@@ -47,6 +47,16 @@ def _annotate(results: list[Result], subs: list[Submission], repairs: Notes, fla
         if not r.max_score:
             r.max_score = max_scores.get(r.notebook, 0.0)
     return sorted(results, key=lambda r: (r.student_id, r.notebook))
+
+
+def _write_notices(results: list[Result], known: list[str], out: Path) -> None:
+    """A page for each course notebook handed in but not graded (notice.py), so every such student has one."""
+    for r in results:
+        if notice.applies(r, known):
+            try:
+                r.feedback = notice.write(r, out)
+            except OSError:
+                LOG.exception("%s %s: writing the not-graded page failed", r.student_id, r.notebook)
 
 
 def _units(subs: list[Submission]) -> list[tuple[str, list[Submission]]]:
@@ -113,5 +123,6 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
         graded, (repairs, flags) = run_all(_units(subs), course.root, out, options,
                                             lambda: _prepare(subs, course, handed_in))
         results = _annotate(refused + graded, subs, repairs, flags, options, max_scores)
+        _write_notices(results, known, out)
         write_gradebook(results, course.root / "gradebook.db", out)
     return results

@@ -32,6 +32,9 @@ def test_demo_grades_the_sample_class(demo_run):
     # the cell is named as the feedback page shows it, not by a number the page never shows
     assert rows[("eve", first)]["status"] == "graded; the cell after check_split_heads_batched raised NotImplementedError"
     assert rows[("finn", first)]["score"] == "0" and "not valid JSON" in rows[("finn", first)]["status"]
+    # finn's file was refused: a page says why and what to do, where the feedback page would be
+    assert rows[("finn", first)]["feedback"] == "feedback/finn/01_projections.html"
+    assert "not valid JSON" in (out / "feedback" / "finn" / "01_projections.html").read_text(encoding="utf-8")
     assert "ada" in done.stdout and "mix tokens" in done.stdout   # the table is printed
     # progress counts the readable notebooks (finn's is refused), one by one while ada's (all of them) run
     readable = sum(1 for r in rows.values() if "not valid JSON" not in r["status"])

@@ -181,6 +181,20 @@ def test_class_report_lists_problem_submissions(mixed):
         assert text in page, text
 
 
+def test_a_refused_notebook_gets_a_page_saying_why_and_other_files_get_none(mixed):
+    """Every student who handed in a course notebook has a page to be sent, linked from the report."""
+    _, rows, root = mixed
+    out = root / "out"
+    for student, why in {"d_invalid_json": "not valid JSON", "d_empty": "the file is empty",
+                         "d_not_a_notebook": "not a Jupyter notebook"}.items():
+        assert rows[student].feedback == f"feedback/{student}/01_projections.html", student
+        page = (out / rows[student].feedback).read_text(encoding="utf-8")
+        assert why in page and "0 / 8" in page and "Hand in the saved file" in page, student
+    assert all(r.feedback for s, r in rows.items() if s != "d_unknown_notebook")
+    assert rows["d_unknown_notebook"].feedback == "" and not (out / "feedback" / "d_unknown_notebook").exists()
+    assert 'href="feedback/d_invalid_json/01_projections.html"' in (out / "report.html").read_text()
+
+
 def test_hostile_code_left_no_trace(mixed):
     _, rows, root = mixed
     assert not Path(ESCAPE).exists()
