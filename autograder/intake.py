@@ -14,13 +14,13 @@ import os
 import re
 import stat
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
 
 from . import lms
+from .nbclean import drop_odd_tags, drop_what_grading_replaces, strip_invalid_metadata
 from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
 from .errors import CourseError
 
@@ -29,9 +29,6 @@ MAX_NOTEBOOK_MIB = 20
 MAX_NOTEBOOK_BYTES = MAX_NOTEBOOK_MIB << 20
 #: A course notebook has about 30 cells; a notebook with more than this is refused (repair and grading time).
 MAX_CELLS = 2_000
-#: Metadata (of the notebook and all its cells) larger than this is not cleaned of fields the format refuses: the
-#: notebook is refused as before (an editor writes a few hundred bytes per cell; checking takes about 1 s per MiB)
-MAX_METADATA_BYTES = 1 << 20
 
 
 @dataclass
@@ -91,7 +88,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     if isinstance(data["cells"], list) and len(data["cells"]) > MAX_CELLS:
         raise ValueError(f"not graded: too many cells: {len(data['cells'])}, limit {MAX_CELLS}; delete the cells "
                          "you don't need and hand it in again")
-    stripped = _drop_odd_tags(data)
+    stripped = drop_odd_tags(data)
     if data.get("nbformat") == 4 and isinstance(data.get("nbformat_minor"), int) and data["nbformat_minor"] < 5 \
             and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
         data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
@@ -99,8 +96,8 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
         if not nbformat.validator.isvalid(nb):
-            stripped += _strip_invalid_metadata(nb)
-        dropped = not nbformat.validator.isvalid(nb) and _drop_what_grading_replaces(nb)
+            stripped += strip_invalid_metadata(nb)
+        dropped = not nbformat.validator.isvalid(nb) and drop_what_grading_replaces(nb)
         nbformat.validate(nb)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
@@ -115,54 +112,6 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         notes.append("outputs, run counts or cell ids that are not the notebook format dropped before grading "
                      "(grading runs the notebook again and gives the released cells their ids)")
     return nb
-
-
-def _drop_what_grading_replaces(nb: nbformat.NotebookNode) -> bool:
-    """Outputs and run counts (grading runs the notebook again), fields a cell of its type can't have, and cell ids
-    the format refuses (the repair gives the released cells their ids): removed in place; True if any was."""
-    changed = False
-    for cell in nb.cells:
-        code = cell.get("cell_type") == "code"
-        if code and (cell.get("outputs") or cell.get("execution_count") is not None):
-            cell["outputs"], cell["execution_count"], changed = [], None, True
-        for key in {"attachments"} if code else {"outputs", "execution_count"}:
-            changed |= cell.pop(key, None) is not None
-        if "id" in cell and not (isinstance(cell["id"], str) and re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cell["id"])):
-            cell["id"], changed = uuid.uuid4().hex[:12], True
-    return changed
-
-
-def _drop_odd_tags(data: dict) -> int:
-    """Remove cell tags that are not a list of strings, in the raw JSON: the format wants them unique, and checking
-    that compares every pair when they can't be sorted (1,000 tags that are dicts: 30 s, 2,000: 2 minutes). Cell
-    metadata that is not an object (null, a list) becomes an empty one."""
-    dropped = 0
-    for cell in data["cells"] if isinstance(data["cells"], list) else []:
-        if isinstance(cell, dict) and not isinstance(cell.get("metadata", {}), dict):
-            cell["metadata"] = {}
-            dropped += 1
-        meta = cell.get("metadata") if isinstance(cell, dict) else None
-        tags = meta.get("tags") if isinstance(meta, dict) else None
-        if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-            del meta["tags"]
-            dropped += 1
-    return dropped
-
-
-def _strip_invalid_metadata(nb: nbformat.NotebookNode) -> int:
-    """Remove, in place, the metadata fields that the notebook format refuses (nbformat's own rule), checked on a
-    copy without sources and outputs so that the time it takes depends on the metadata only; how many went (0
-    when the metadata is over MAX_METADATA_BYTES)."""
-    cells = [{"cell_type": c.cell_type, "metadata": c.metadata, "source": "", **({"id": c.id} if "id" in c else {}),
-              **({"outputs": [], "execution_count": None} if c.cell_type == "code" else {})} for c in nb.cells]
-    skeleton = {**nb, "cells": cells}
-    if len(json.dumps(skeleton, default=str)) > MAX_METADATA_BYTES:
-        return 0
-    stripped, fixed = nbformat.validator.normalize(skeleton, strip_invalid_metadata=True)
-    for ours, kept in zip([nb, *nb.cells], [fixed, *fixed["cells"]]):
-        for key in set(ours.metadata) - set(kept["metadata"]):
-            del ours.metadata[key]
-    return stripped
 
 
 def _printable(name: str) -> tuple[str, bool]:

@@ -148,9 +148,10 @@ def _odd_metadata(answers: dict[str, str]) -> nbformat.NotebookNode:
     """A notebook whose every code cell has metadata the notebook format refuses (an editor's doing): it was
     refused whole, 0/8 for correct work; now those fields are removed and the answers graded as they are."""
     nb = samples.fill(NB, answers)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.metadata.update(collapsed="yes", jupyter={"source_hidden": 3}, execution=["not", "a", "dict"])
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":   # `execution`: wrong as a whole, or wrong inside (nbformat's rule keeps that)
+            execution = ["not", "a", "dict"] if k % 2 else {"iopub.status.busy": 5, "shell.execute_reply": None}
+            cell.metadata.update(collapsed="yes", jupyter={"source_hidden": 3}, execution=execution)
     return nb
 
 

@@ -1,5 +1,6 @@
 """Reading submissions: what parses, what is refused, and with which message."""
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -8,6 +9,8 @@ from autograder import samples
 from autograder.intake import collect, read_notebook
 from autograder.errors import CourseError
 from conftest import NOTEBOOKS
+
+NB = NOTEBOOKS[0]
 
 
 @pytest.fixture
@@ -106,7 +109,7 @@ def test_a_refusal_quotes_at_most_300_characters_of_the_value(tmp_path, good_tex
 
 def test_metadata_over_a_mebibyte_is_not_cleaned_and_the_notebook_refused(tmp_path, good_text):
     """Cleaning takes about a second per MiB of metadata: over MAX_METADATA_BYTES it is refused as before."""
-    from autograder.intake import MAX_METADATA_BYTES
+    from autograder.nbclean import MAX_METADATA_BYTES
 
     data = json.loads(good_text)
     k = next(i for i, c in enumerate(data["cells"]) if c["cell_type"] == "code")
@@ -168,3 +171,46 @@ def test_outputs_counts_and_ids_that_are_not_the_format_are_dropped_not_the_note
     assert notes == ["outputs, run counts or cell ids that are not the notebook format dropped before grading "
                      "(grading runs the notebook again and gives the released cells their ids)"]
     assert nb.cells[data["cells"].index(code[2])].id != "my cell" and "outputs" not in nb.cells[data["cells"].index(markdown)]
+
+
+def _with_metadata(tmp_path, edit) -> Path:
+    data = json.loads(nbformat.writes(samples.fill(NB)))
+    edit(data)
+    path = tmp_path / NB
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_field_wrong_inside_is_removed_and_the_rest_kept(tmp_path):
+    """nbformat's strip_invalid_metadata keeps `"execution": {"iopub.status.busy": 5}` (the field is an object, a
+    value inside it is wrong): the notebook was refused whole."""
+    def edit(data):
+        data["cells"][3]["metadata"]["execution"] = {"iopub.status.busy": 5, "iopub.execute_input": "2026-12-03"}
+        data["cells"][3]["metadata"]["vscode"] = {"languageId": "python"}
+        data["metadata"]["kernelspec"] = {"name": 5, "display_name": "Python 3"}
+    notes = []
+    nb = read_notebook(_with_metadata(tmp_path, edit), notes=notes)
+    assert set(nb.cells[3].metadata) == {"deletable", "editable", "nbgrader", "vscode"}
+    assert nb.cells[3].metadata["nbgrader"]["grade_id"] == samples.fill(NB).cells[3].metadata["nbgrader"]["grade_id"]
+    assert "kernelspec" not in nb.metadata
+    assert notes == ["2 metadata fields that the notebook format doesn't allow (written by an editor) removed before "
+                     "grading"]
+
+
+def test_a_cell_with_a_wrong_id_keeps_its_metadata(tmp_path):
+    """Its fields fail alone only because of the id: they are not removed (the id is replaced)."""
+    nb = read_notebook(_with_metadata(tmp_path, lambda data: data["cells"][3].update(id="an id with spaces")))
+    assert nb.cells[3].metadata["nbgrader"]["grade_id"] == samples.fill(NB).cells[3].metadata["nbgrader"]["grade_id"]
+
+
+def test_too_many_fields_wrong_inside_is_refused_as_before(tmp_path, monkeypatch):
+    from autograder import nbclean
+
+    monkeypatch.setattr(nbclean, "MAX_FIELD_CHECKS", 10)
+
+    def edit(data):
+        for cell in data["cells"]:
+            if cell["cell_type"] == "code":
+                cell["metadata"]["execution"] = {"iopub.status.busy": 5}
+    with pytest.raises(ValueError, match="is not of type 'string'"):
+        read_notebook(_with_metadata(tmp_path, edit))
