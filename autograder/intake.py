@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from . import lms
-from .nbclean import drop_odd_tags, drop_what_grading_replaces, strip_invalid_metadata
+from .nbclean import drop_odd_tags, drop_what_grading_replaces, fix_version, strip_invalid_metadata
 from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
 from .errors import CourseError
 
@@ -88,7 +88,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     if isinstance(data["cells"], list) and len(data["cells"]) > MAX_CELLS:
         raise ValueError(f"not graded: too many cells: {len(data['cells'])}, limit {MAX_CELLS}; delete the cells "
                          "you don't need and hand it in again")
-    stripped = drop_odd_tags(data)
+    stripped, versioned = drop_odd_tags(data), fix_version(data)
     if data.get("nbformat") == 4 and isinstance(data.get("nbformat_minor"), int) and data["nbformat_minor"] < 5 \
             and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
         data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
@@ -104,10 +104,14 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     except Exception as err:  # nbformat raises several types for bad structure
         first = str(err).splitlines()[0] if str(err) else ""   # it can quote a whole value: keep it short
         raise ValueError(f"invalid notebook: {type(err).__name__}: {first[:300] + ' ...' * (len(first) > 300)} "
-                         "(open it in Jupyter or Colab, save it and hand it in again)") from None
+                         "(if Jupyter or Colab opens it, save it there and hand it in again; if not, copy your answers "
+                         "into a fresh copy of the notebook)") from None
     if notes is not None and stripped:   # said only of a notebook that is graded
         notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format doesn't allow "
                      "(written by an editor) removed before grading")
+    if notes is not None and versioned:
+        notes.append(f"the notebook's format fields (version numbers, metadata) were missing or of the wrong type (a "
+                     f"tool's doing, not Jupyter's): read as format {nb.nbformat}.{nb.nbformat_minor}")
     if notes is not None and dropped:
         notes.append("outputs, run counts or cell ids that are not the notebook format dropped before grading "
                      "(grading runs the notebook again and gives the released cells their ids)")

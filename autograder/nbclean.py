@@ -18,6 +18,27 @@ MAX_METADATA_BYTES = 1 << 20
 MAX_FIELD_CHECKS = 2_000
 
 
+def fix_version(data: dict) -> bool:
+    """Format-4 notebooks (a list of cells) whose version fields are missing or not whole numbers
+    (`"nbformat_minor": "5"`: a tool's doing; Jupyter can't open them either) get the numbers format 4 has, and
+    notebook metadata that is missing or not an object becomes {}; in place, on the raw JSON. True if any was."""
+    if not isinstance(data.get("cells"), list) or data.get("nbformat", 4) not in (4, "4", 4.0):
+        return False
+    has_ids = any(isinstance(c, dict) and "id" in c for c in data["cells"])
+    wanted = {"nbformat": 4, "nbformat_minor": 5 if has_ids else 4}
+    changed = False
+    for key, default in wanted.items():
+        value = data.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            continue
+        whole = isinstance(value, (str, float)) and str(value).strip().removesuffix(".0").isdigit()
+        data[key] = int(str(value).strip().removesuffix(".0")) if whole else default
+        changed = True
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"], changed = {}, True
+    return changed
+
+
 def drop_what_grading_replaces(nb: nbformat.NotebookNode) -> bool:
     """Outputs and run counts (grading runs the notebook again), fields a cell of its type can't have, and cell ids
     the format refuses (the repair gives the released cells their ids): removed in place; True if any was."""

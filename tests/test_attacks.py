@@ -155,6 +155,15 @@ def _odd_metadata(answers: dict[str, str]) -> nbformat.NotebookNode:
     return nb
 
 
+def _version_as_text(answers: dict[str, str]) -> str:
+    """Format fields a tool wrote as text, notebook metadata missing: refused before with nbformat's internal
+    AssertionError; now read as format 4.5 (what Jupyter writes) and graded as it is."""
+    data = json.loads(nbformat.writes(samples.fill(NB, answers)))
+    data.update(nbformat="4", nbformat_minor="5")
+    data.pop("metadata")
+    return json.dumps(data)
+
+
 def _odd_outputs(answers: dict[str, str]) -> nbformat.NotebookNode:
     """Outputs that break the format (a result without its count, OK printed on every check), a run count that is
     a string, ids with spaces: refused whole before; now dropped, as grading never reads them."""
@@ -187,6 +196,8 @@ ATTACKS = {   # student -> (notebook, exact score out of 8)
     "c12_odd_metadata": (lambda: _odd_metadata({}), 8.0),
     "a09_odd_outputs": (lambda: _odd_outputs({"head_dim": WRONG}), 6.0),
     "c13_odd_outputs": (lambda: _odd_outputs({}), 8.0),
+    "a10_version_as_text": (lambda: _version_as_text({"head_dim": WRONG}), 6.0),
+    "c14_version_as_text": (lambda: _version_as_text({}), 8.0),
 }
 
 
@@ -283,3 +294,7 @@ def test_metadata_the_format_refuses_is_removed_and_said(attacked):
     for student in ("a09_odd_outputs", "c13_odd_outputs"):
         assert any(f.startswith("outputs, run counts or cell ids that are not the notebook format dropped")
                    for f in results[student].flags), results[student].flags
+    for student in ("a10_version_as_text", "c14_version_as_text"):
+        assert results[student].status == "graded" and any(
+            f.startswith("the notebook's format fields (version numbers, metadata) were missing") and f.endswith("4.5")
+            for f in results[student].flags), results[student].flags

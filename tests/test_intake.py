@@ -104,7 +104,8 @@ def test_a_refusal_quotes_at_most_300_characters_of_the_value(tmp_path, good_tex
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="invalid notebook: NotebookValidationError") as err:
         read_notebook(path, notes=[])
-    assert len(str(err.value)) < 450 and str(err.value).endswith("save it and hand it in again)"), str(err.value)[-200:]
+    assert len(str(err.value)) < 500 and str(err.value).endswith("into a fresh copy of the notebook)"), \
+        str(err.value)[-200:]
 
 
 def test_metadata_over_a_mebibyte_is_not_cleaned_and_the_notebook_refused(tmp_path, good_text):
@@ -214,3 +215,23 @@ def test_too_many_fields_wrong_inside_is_refused_as_before(tmp_path, monkeypatch
                 cell["metadata"]["execution"] = {"iopub.status.busy": 5}
     with pytest.raises(ValueError, match="is not of type 'string'"):
         read_notebook(_with_metadata(tmp_path, edit))
+
+
+@pytest.mark.parametrize("edit", [lambda d: d.update(nbformat_minor="5"), lambda d: d.update(nbformat="4"),
+                                  lambda d: d.pop("nbformat"), lambda d: d.pop("nbformat_minor"),
+                                  lambda d: d.update(nbformat_minor=5.0), lambda d: d.pop("metadata")],
+                         ids=["minor_as_text", "major_as_text", "no_major", "no_minor", "minor_as_float", "no_metadata"])
+def test_format_fields_a_tool_broke_are_set_as_format_4_has_them(tmp_path, edit):
+    """Refused before with nbformat's internal errors (AssertionError, UnboundLocalError 'newcell', ...)."""
+    notes = []
+    nb = read_notebook(_with_metadata(tmp_path, edit), notes=notes)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    assert [c.source for c in nb.cells] == [c.source for c in samples.fill(NB).cells]
+    assert notes == ["the notebook's format fields (version numbers, metadata) were missing or of the wrong type (a "
+                     "tool's doing, not Jupyter's): read as format 4.5"]
+
+
+def test_a_notebook_of_another_format_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(ValueError, match=r"Unsupported nbformat version 5 \(if Jupyter or Colab opens it, save it "
+                                         r"there and hand it in again; if not, copy your answers into a fresh copy"):
+        read_notebook(_with_metadata(tmp_path, lambda d: d.update(nbformat=5)))
