@@ -28,6 +28,7 @@ from pathlib import Path
 from .merge import read_details
 from .outcome import Result
 from .paths import SOLUTIONS, notebook_names
+from .results import csv_cell
 from .errors import CourseError
 
 FORMATS = ("canvas", "moodle", "csv")
@@ -109,7 +110,7 @@ def export(out: Path, dest: Path, fmt: str, solutions: Path = SOLUTIONS) -> list
     rows, left_out = WRITERS[fmt](notebooks, students, maxima)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
+        csv.writer(f).writerows([[csv_cell(str(v)) for v in row] for row in rows])
     if left_out:
         print(f"left out of the Moodle worksheet, no Moodle participant id (not from a Moodle download): "
               f"{', '.join(left_out)}", file=sys.stderr)

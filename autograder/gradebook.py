@@ -12,7 +12,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from .names import safe_id
+from .names import safe_id, valid_id
 from .outcome import Result
 from .paths import ASSIGNMENT
 
@@ -23,7 +23,8 @@ def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
     A notebook that was stopped (a timeout, a crash) scores 0 in grades.csv; its cells get 0 here too,
     so the two always agree; so does a notebook the student did not hand in (or handed in unreadable), next
     to one that was graded. No cell waits for manual grading: the course has no manually graded part.
-    A student none of whose files could be graded has no submission.
+    A student none of whose files could be graded is in the gradebook without a submission (nbgrader's export
+    gives them 0); a file whose owner is unknown adds no one.
     """
     from nbgrader.api import Gradebook
 
@@ -38,6 +39,8 @@ def write_gradebook(results: list[Result], release_db: Path, out: Path) -> Path:
         warnings.simplefilter("ignore")
         with Gradebook(f"sqlite:///{path}") as gb:
             known = {nb.name for nb in gb.find_assignment(ASSIGNMENT).notebooks}
+            for student_id in sorted({r.student_id for r in results if valid_id(r.student_id)} - set(by_student)):
+                gb.update_or_create_student(safe_id(student_id))
             for student_id, rows in sorted(by_student.items()):
                 gb.update_or_create_student(safe_id(student_id))
                 submission = gb.add_submission(ASSIGNMENT, safe_id(student_id))

@@ -34,11 +34,10 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def merge(shard_outs: list[Path], out: Path, solutions: Path = SOLUTIONS) -> list[Result]:
-    """Read every shard's results, check no row appears twice, copy the feedback, write one output
-    and one nbgrader gradebook."""
+    """Read every shard's results and check no row appears twice, then (nothing is written before) copy the
+    feedback and write one output and one nbgrader gradebook."""
     results: list[Result] = []
     seen: dict[tuple[str, str], Path] = {}
-    out.mkdir(parents=True, exist_ok=True)
     for shard in shard_outs:
         for r in read_details(shard):
             key = (r.student_id, r.notebook)
@@ -47,6 +46,8 @@ def merge(shard_outs: list[Path], out: Path, solutions: Path = SOLUTIONS) -> lis
                                  "were these shards of different runs?")
             seen[key] = shard
             results.append(r)
+    out.mkdir(parents=True, exist_ok=True)
+    for shard in shard_outs:
         feedback = shard / "feedback"
         if feedback.is_dir() and shard.resolve() != out.resolve():
             shutil.copytree(feedback, out / "feedback", dirs_exist_ok=True)

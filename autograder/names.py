@@ -16,6 +16,10 @@ from pathlib import PurePosixPath
 #: "01_projections-1.ipynb" (Canvas resubmission) and "01_projections (1).ipynb" (browser copy)
 VERSION = re.compile(r"^(?P<stem>.+?)(?:-(?P<dash>\d+)| ?\((?P<paren>\d+)\))$")
 COPY_OF = re.compile(r"^(?:copy of\s+)+", re.I)
+#: one mark that a file manager or browser adds to a copy's name: "-1", " (2)", " - Copy", " - Copy (2)" (Windows),
+#: " copy", " copy 2", " 2" (macOS)
+COPY_MARK = re.compile(r"^(?P<stem>.+?)(?P<mark>-(?P<n1>\d+)| ?\((?P<n2>\d+)\)| - copy(?: \((?P<n3>\d+)\))?"
+                       r"| copy(?: (?P<n4>\d+))?| (?P<n5>\d+))$", re.I)
 #: Punctuation a name can hold, besides letters, digits, combining marks, spaces and dashes.
 NAME_PUNCTUATION = set("._@+-'’,()&")
 MAX_ID_CHARS = 200
@@ -38,6 +42,19 @@ def looks_like_notebook(file_name: str) -> bool:
     return ".ipynb" in file_name.lower()
 
 
+def without_copy_marks(file_name: str) -> tuple[str, int, list[str]]:
+    """(the name with every copy mark taken off, the outermost mark's number or 0, the marks taken, outermost
+    first): `01_projections (1) (2).ipynb` -> ("01_projections.ipynb", 2, [" (2)", " (1)"])."""
+    path = PurePosixPath(file_name)
+    stem, number, marks = path.stem, None, []
+    while len(marks) < 5 and (m := COPY_MARK.match(stem)):
+        stem = m["stem"]
+        marks.append(m["mark"])
+        digits = next((d for d in (m["n1"], m["n2"], m["n3"], m["n4"], m["n5"]) if d), None)
+        number = int(digits) if number is None and digits else number
+    return stem + path.suffix, number or 0, marks
+
+
 def normalise(file_name: str, known: list[str]) -> tuple[str, int, list[str]]:
     """(notebook, resubmission number, notes) for a handed-in file name. A name that is no known notebook,
     even renamed, comes back as it is, number 0 and no notes."""
@@ -54,10 +71,13 @@ def normalise(file_name: str, known: list[str]) -> tuple[str, int, list[str]]:
         changes.append(f"'{prefix.group().strip()}' before the name")
     by_case = {k.lower(): k for k in known}
     base, version = split_version(name)
-    for candidate, number in ((name, 0), (base, version)):
+    unmarked, copy_number, marks = without_copy_marks(name)
+    for candidate, number in ((name, 0), (base, version), (unmarked, copy_number)):
         notebook = candidate if candidate in known else by_case.get(candidate.lower())
         if notebook is None:
             continue
+        if candidate == unmarked != base:
+            changes.append(f"a copy's marks after the name: {''.join(reversed(marks))!r}")
         if notebook != candidate:
             changes.append("other letter case")
         notes = [f"handed in as {file_name!r}: graded as {notebook} (renamed: {', '.join(changes)})"] if changes else []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,8 +12,19 @@ from .outcome import Result
 COLUMNS = ["student_id", "notebook", "score", "max_score", "status", "failed_checks", "feedback", "flags", "repairs"]
 
 
+#: what a spreadsheet reads as the start of a formula (`=HYPERLINK(...)` as a folder name)
+FORMULA_START = tuple("=+-@\t\r")
+NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")
+
+
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def csv_cell(value: str) -> str:
+    """A text cell as a spreadsheet shows it and never runs it: one that would start a formula gets a `'` first
+    (OWASP's advice on CSV injection); numbers are kept as they are."""
+    return "'" + value if value.startswith(FORMULA_START) and not NUMBER.fullmatch(value) else value
 
 
 def write_csv(results: list[Result], path: Path) -> None:
@@ -21,8 +33,8 @@ def write_csv(results: list[Result], path: Path) -> None:
         w.writerow(COLUMNS)
         for r in results:
             failed = " | ".join(f"{gid}: {msg}" for gid, msg in r.failed.items())
-            w.writerow([r.student_id, r.notebook, _fmt(r.score), _fmt(r.max_score), r.status, failed, r.feedback,
-                        " | ".join(r.flags), " | ".join(r.repairs)])
+            w.writerow([csv_cell(v) for v in (r.student_id, r.notebook, _fmt(r.score), _fmt(r.max_score), r.status,
+                                              failed, r.feedback, " | ".join(r.flags), " | ".join(r.repairs))])
 
 
 def write_details(results: list[Result], path: Path) -> None:
@@ -49,10 +61,28 @@ def table(results: list[Result], width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def prune_pages(results: list[Result], out: Path) -> int:
+    """Remove the feedback pages under out/feedback that no row links: an earlier run's into the same folder,
+    which would contradict these grades if sent (a file renamed since, now refused). How many went."""
+    root = out / "feedback"
+    if not root.is_dir():
+        return 0
+    linked = {(out / r.feedback).resolve() for r in results if r.feedback}
+    stale = [page for page in root.glob("*/*.html") if page.resolve() not in linked]
+    for page in stale:
+        page.unlink()
+    for folder in root.iterdir():
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    return len(stale)
+
+
 def write_all(results: list[Result], out: Path) -> None:
+    """grades.csv, details.json and the report for `results`; out/feedback keeps only the pages they link."""
     from .report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
+    prune_pages(results, out)
     write_csv(results, out / "grades.csv")
     write_details(results, out / "details.json")
     write_report(results, out)

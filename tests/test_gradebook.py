@@ -2,6 +2,7 @@
 import warnings
 
 from autograder.gradebook import write_gradebook
+from autograder.names import safe_id
 from autograder.nbcourse import build_course
 from autograder.outcome import Outcome, Result
 
@@ -26,6 +27,25 @@ def test_a_student_who_handed_in_some_notebooks_waits_for_no_manual_grading(tmp_
     assert not waiting, waiting   # formgrader would list these as waiting for a grader
     assert scores["01_projections"] == (2.0, False)
     assert all(score == 0 for name, (score, _) in scores.items() if name != "01_projections"), scores
+
+
+def test_a_student_whose_files_were_all_refused_is_in_the_gradebook_without_a_submission(tmp_path):
+    """nbgrader's export lists them with 0; before, they were missing from it. An unknown owner adds no one."""
+    from nbgrader.api import Gradebook
+
+    course = build_course(tmp_path / "course", only=[NB1])
+    results = [Result("amy", NB1, 8.0, 8.0, "graded", cells={"check_head_dim": [2.0, 2.0]}),
+               Result("bob", NB1, 0.0, 8.0, "invalid notebook: not valid JSON", outcome=Outcome.REFUSED),
+               Result("Zoë Ng", NB1, 0.0, 8.0, "invalid notebook: the file is empty", outcome=Outcome.REFUSED),
+               Result("?", "x.ipynb", 0.0, 0.0, "not graded: can't tell whose file", outcome=Outcome.REFUSED)]
+    (tmp_path / "out").mkdir()
+    path = write_gradebook(results, course.root / "gradebook.db", tmp_path / "out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Gradebook(f"sqlite:///{path}") as gb:
+            students = sorted(s.id for s in gb.students)
+            submitted = sorted(s.student.id for s in gb.find_assignment("mha").submissions)
+    assert students == sorted(["amy", "bob", safe_id("Zoë Ng")]) and submitted == ["amy"]
 
 
 def test_a_grading_worker_shares_one_engine_per_gradebook(tmp_path, monkeypatch):

@@ -154,6 +154,12 @@ def test_too_many_cells_is_refused_before_repair(tmp_path):
     (" 01_projections.ipynb", "spaces around the name"),
     ("Copy of 01_projections.ipynb", "'Copy of' before the name"),
     ("01_projections.ipynb.json", "'.json' added to the name"),
+    # found by attacking the intake: the names file managers give a copy were "unknown notebook", 0 for correct work
+    ("01_projections - Copy.ipynb", "a copy's marks after the name: ' - Copy'"),            # Windows
+    ("01_projections - Copy (2).ipynb", "a copy's marks after the name: ' - Copy (2)'"),
+    ("01_projections copy.ipynb", "a copy's marks after the name: ' copy'"),                # macOS
+    ("01_projections 2.ipynb", "a copy's marks after the name: ' 2'"),
+    ("01_projections (1) (2).ipynb", "a copy's marks after the name: ' (1) (2)'"),         # browsers
 ])
 def test_renamed_notebooks_are_graded_and_said(tmp_path, good_text, name, said):
     put(tmp_path, f"amy/{name}", good_text)
@@ -171,6 +177,17 @@ def test_renamings_and_resubmission_numbers_together(tmp_path, good_text):
     assert sorted(sub.set_aside) == ["amy/01_projections-1.ipynb", f"amy/{NB}"]
     assert ("3 files for 01_projections.ipynb: graded amy/Copy of 01_projections (2).ipynb (latest resubmission), "
             "set aside amy/01_projections.ipynb, amy/01_projections-1.ipynb") in sub.notes
+
+
+def test_a_copy_and_the_original_in_one_folder_are_one_row(tmp_path, good_text):
+    put(tmp_path, f"amy/{NB}", good_text)
+    put(tmp_path, "amy/01_projections copy 2.ipynb", good_text)
+    put(tmp_path, "amy/01_projections_v2.ipynb", good_text)   # not a copy's mark: an unknown notebook, as before
+    subs = rows(collect(tmp_path, NOTEBOOKS))
+    assert set(subs) == {("amy", NB), ("amy", "01_projections_v2.ipynb")}
+    assert subs[("amy", NB)].source == "amy/01_projections copy 2.ipynb"   # the copy's number 2: the later one
+    assert subs[("amy", NB)].set_aside == [f"amy/{NB}"]
+    assert "unknown notebook" in subs[("amy", "01_projections_v2.ipynb")].problem
 
 
 def test_every_other_file_gets_a_row_saying_why(tmp_path, good_text):
