@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import stat
 import time
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -68,7 +69,10 @@ def too_large(size: int, limit: int) -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower()) or "student"
+    """A Moodle name as a login-like id: `Zoë Ng` -> `zoeng`, whichever Unicode form the folder name came in (a
+    zip or a file system may decompose `ë` into `e` and a mark)."""
+    ascii_form = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", ascii_form.lower()) or "student"
 
 
 def _canvas_student(m: re.Match) -> str:
@@ -176,6 +180,18 @@ def _unpack(zf: zipfile.ZipFile, m: zipfile.ZipInfo, rel: str, target: Path, lim
     return Entry(rel, target, stamp)
 
 
+def member_name(m: zipfile.ZipInfo) -> str:
+    """A member's name as its maker wrote it: a zip without the UTF-8 flag holds UTF-8 names all the same when
+    macOS or many tools made it (Python reads them as cp437: `josé` as `jos├⌐`); a name that isn't UTF-8 stays
+    cp437, as the zip format says."""
+    if m.flag_bits & 0x800:
+        return m.filename
+    try:
+        return m.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return m.filename
+
+
 def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
     """Every file of `archive`, its notebooks unpacked into `dest` as numbered files (at most `limit` bytes
     each). A zip that can't be read, or that is too large as a whole, stops here (CourseError)."""
@@ -191,6 +207,7 @@ def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
         if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
             raise CourseError(f"{archive} unpacks to more than {MAX_ZIP_BYTES >> 30} GiB; refusing it")
         for i, m in enumerate(members):
+            m.filename = member_name(m)
             name = PurePosixPath(m.filename.replace("\\", "/"))
             if m.is_dir():
                 continue

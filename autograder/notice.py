@@ -28,6 +28,16 @@ TO_DO = {
                      "grade it again."),
 }
 
+#: added to the advice when the row's file was chosen among several handed in for the notebook (intake._winner)
+SET_ASIDE = (" You handed in more than one file for this notebook, and the grader takes one (the latest resubmission, "
+             "or else the newest file): the one named after 'graded' under 'Also', which it could not read; the "
+             "others were set aside. Hand in only the copy you want graded.")
+
+
+def _set_aside(r: Result) -> bool:
+    return any(" files for " in flag and ", set aside " in flag for flag in r.flags)
+
+
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{notebook}: not graded</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,7 +47,7 @@ code{{overflow-wrap:anywhere;white-space:pre-wrap}}</style>
 </head><body>
 <h1>{notebook}: not graded</h1>
 <p>Student: {student}. Score: <strong>0 / {max_score}</strong>.</p>
-<div class="why"><p>{why}</p><p>Details: <code>{details}</code></p></div>
+<div class="why"><p>{why}</p><p>Details: <code>{details}</code></p>{notes}</div>
 <h2>What to do</h2>
 <p>{to_do}</p>
 </body></html>
@@ -56,6 +66,7 @@ def write(r: Result, out: Path) -> str:
     dest.write_text(PAGE.format(
         notebook=html.escape(r.notebook), student=html.escape(r.student_id), max_score=f"{r.max_score:g}",
         why=html.escape(WHY[r.outcome].format(notebook=r.notebook)), details=html.escape(r.status),
-        to_do=html.escape(TO_DO[r.outcome].format(notebook=r.notebook))),
+        notes="".join(f"<p>Also: <code>{html.escape(flag)}</code></p>" for flag in r.flags),
+        to_do=html.escape(TO_DO[r.outcome].format(notebook=r.notebook) + (SET_ASIDE if _set_aside(r) else ""))),
         encoding="utf-8")
     return str(dest.relative_to(out))

@@ -107,6 +107,20 @@ def test_a_corrupt_zip_member_gets_a_row_and_the_rest_is_graded(tmp_path, good_t
 
 
 @pytest.mark.filterwarnings("ignore:Duplicate name")
+def test_a_zip_with_utf8_names_but_no_utf8_flag_is_read_as_utf8(tmp_path, good_text):
+    """As macOS makes zips: `josé/` was read as cp437 (`jos├⌐`, not a usable id: 0 for correct work). A name that
+    is not UTF-8 stays cp437, as the zip format says."""
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"josXX/{NB}", good_text)     # same length as "josé" in UTF-8: patched below, flag unset
+        zf.writestr(f"DOSX/{NB}", good_text)
+    raw = archive.read_bytes().replace(b"josXX/", "josé/".encode("utf-8")).replace(b"DOSX/", b"DOS\x82/")
+    archive.write_bytes(raw)
+    subs = rows(collect(archive, NOTEBOOKS))
+    assert set(subs) == {("josé", NB), ("DOSé", NB)}
+    assert all(s.problem is None and s.nb is not None for s in subs.values())
+
+
 def test_a_zip_with_a_file_and_a_folder_of_one_name(tmp_path, good_text):
     archive = tmp_path / "clash.zip"
     with zipfile.ZipFile(archive, "w") as zf:

@@ -152,3 +152,16 @@ def test_a_canvas_zip_grades_end_to_end(tmp_path, good_text):
     with (tmp_path / "canvas.csv").open(newline="") as f:
         ids = {r["ID"]: r for r in csv.DictReader(f) if r["ID"]}
     assert set(ids) == {"12345", "555"} and ids["12345"]["01_projections"] == f"{rows['smithjane_12345'].score:g}"
+
+
+def test_a_moodle_name_gives_one_id_in_either_unicode_form(tmp_path):
+    """Found by attacking the intake: `Zoë Ng` as one character (NFC) gave `zong_777`, decomposed (NFD, as a macOS
+    zip or file system may give it) `zoeng_777`: two rows, and two `Participant 777` lines in the Moodle export."""
+    import unicodedata
+
+    text = nbformat.writes(nbformat.v4.new_notebook())
+    for form, notebook in (("NFC", NOTEBOOKS[0]), ("NFD", NOTEBOOKS[1])):
+        folder = tmp_path / unicodedata.normalize(form, "Zoë Ñu_777_assignsubmission_file_")
+        folder.mkdir(exist_ok=True)
+        (folder / notebook).write_text(text)
+    assert {s.student_id for s in collect(tmp_path, NOTEBOOKS)} == {"zoenu_777"}

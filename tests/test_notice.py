@@ -68,3 +68,18 @@ def test_a_page_that_cannot_be_written_leaves_the_row_without_one(tmp_path):
 
 def test_only_refused_and_failed_rows_get_a_notice():
     assert set(notice.TO_DO) == set(notice.WHY) == {Outcome.REFUSED, Outcome.FAILED}
+
+
+def test_a_refused_file_chosen_among_copies_says_which_and_that_the_others_were_set_aside(tmp_path):
+    """Found by attacking the pages: a good 01_projections.ipynb set aside for a newer broken copy; the page only
+    said to open and save 'your 01_projections.ipynb', which was fine."""
+    row = refused("ivan")
+    row.flags = ["2 files for 01_projections.ipynb: graded ivan/01_projections.IPYNB (newest file), set aside "
+                 "ivan/01_projections.ipynb", "handed in as '01_projections.IPYNB': graded as 01_projections.ipynb"]
+    plain = refused("amy")
+    _write_notices([row, plain], KNOWN, tmp_path)
+    page = html.unescape((tmp_path / row.feedback).read_text(encoding="utf-8"))
+    assert "Also: <code>2 files for 01_projections.ipynb: graded ivan/01_projections.IPYNB (newest file), set aside " \
+           "ivan/01_projections.ipynb" in page
+    assert "the others were set aside. Hand in only the copy you want graded." in page
+    assert "set aside" not in html.unescape((tmp_path / plain.feedback).read_text(encoding="utf-8"))
