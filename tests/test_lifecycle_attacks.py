@@ -97,11 +97,15 @@ atexit.register(print, "[grader] check_head_dim passed (2/2)  FROM-" + "ATEXIT")
 
 # An honest learner whose output is late or comes from elsewhere: a thread that prints while a later cell runs,
 # output of child processes (the kernel's captured file descriptors), a plot never shown, text without a newline.
+# A child's output reaches the kernel through a pipe that a thread of ipykernel reads: written in the last instant
+# of a cell, it can be read after the cell's end and is then lost in any Jupyter (it goes out as the finished
+# request's output), so the cell gives it 0.1 s; the thread prints 0.5 s after it starts, while the next cell runs.
 HONEST_LATE = r'''
 import threading, time, subprocess, os, sys
-threading.Thread(target=lambda: (time.sleep(0.3), print("HONEST-" + "THREAD-LATE", flush=True)), daemon=True).start()
+threading.Thread(target=lambda: (time.sleep(0.5), print("HONEST-" + "THREAD-LATE", flush=True)), daemon=True).start()
 subprocess.run(["sh", "-c", "echo HONEST-$0", "FROM-CHILD"])
 os.system("echo HONEST-FROM-''SYSTEM")
+time.sleep(0.1)
 '''
 HONEST_WAIT = "import time\ntime.sleep(1.5)\nprint('HONEST-' + 'WAITED')\n"
 HONEST_LAST = r'''
