@@ -169,7 +169,9 @@ def write_report(results: list[Result], out: Path) -> Path:
     """Write out/report.html and out/report.png; return the HTML path."""
     png = _figure_png(results)
     (out / "report.png").write_bytes(png)
-    students = len({r.student_id for r in results})
+    course = [r for r in results if r.max_score > 0]   # course notebooks; other files have no maximum
+    others = len(results) - len(course)
+    students = len({r.student_id for r in course})
     mistakes = common_mistakes(results)
     problems = [[r.student_id, r.notebook, r.status] for r in results if not r.graded or r.errors]
     flagged = [[r.student_id, r.notebook, "; ".join(f for f in r.flags if f != NOT_SANDBOXED)]
@@ -181,13 +183,15 @@ def write_report(results: list[Result], out: Path) -> Path:
               if unsandboxed else "")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Class report</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head><body>
-<h1>Class report</h1>{banner}<p>{students} students, {len(results)} notebooks handed in.</p>
+<h1>Class report</h1>{banner}<p>{students} students, {len(course)} course notebooks handed in{
+    f"; {others} other file{'s' if others > 1 else ''}, not graded (see <em>Submissions that need a look</em>)"
+    if others else ""}.</p>
 <h2>The class at a glance</h2>
 <p>One row per student, one column per notebook: the score, coloured from red (0) to green (full marks), links to
 that student's feedback page; ⚠ marks a notebook that was not graded, was stopped, or where one of the learner's
 own cells failed (hover for the status); – means not handed in. Click a column heading to sort by it.</p>
-{_matrix(results) if results else '<p class="none">Nothing was handed in.</p>'}
-<h2>Scores</h2>{_table(["notebook", "handed in", "graded", "mean score", "full marks", "not graded"], _summary_rows(results))}
+{_matrix(course) if course else '<p class="none">No course notebook was handed in.</p>'}
+<h2>Scores</h2>{_table(["notebook", "handed in", "graded", "mean score", "full marks", "not graded"], _summary_rows(course))}
 <img alt="Score distribution per notebook" src="data:image/png;base64,{base64.b64encode(png).decode()}">
 <h2>Checks</h2>
 <p>For each notebook, how many of the graded notebooks pass each check, and the mistakes (named by the hidden

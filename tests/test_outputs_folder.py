@@ -69,3 +69,18 @@ def test_a_merge_that_refuses_writes_nothing(tmp_path):
     with pytest.raises(CourseError, match="is in both"):
         merge([a, b], out)
     assert not out.exists()
+
+
+def test_the_report_counts_course_notebooks_and_lists_other_files_apart(tmp_path):
+    """A student's notes.txt and a file whose owner is unknown were counted as notebooks handed in, and each had
+    a column in the class at a glance."""
+    from autograder.report import write_report
+
+    rows = [Result("amy", NB, 8.0, 8.0, "graded", feedback="feedback/amy/01_projections.html"),
+            Result("ben", NB, 0.0, 8.0, "invalid notebook: not valid JSON", outcome=Outcome.REFUSED),
+            Result("amy", "notes.txt", 0.0, 0.0, "not graded: amy/notes.txt: not a notebook", outcome=Outcome.REFUSED),
+            Result("?", "x.ipynb", 0.0, 0.0, "not graded: can't tell whose file x.ipynb is", outcome=Outcome.REFUSED)]
+    page = write_report(rows, tmp_path).read_text(encoding="utf-8")
+    assert "2 students, 2 course notebooks handed in; 2 other files, not graded" in page
+    assert 'title="notes.txt"' not in page and 'title="x.ipynb"' not in page and 'title="01_projections.ipynb"' in page
+    assert "amy/notes.txt: not a notebook" in page and "can&#x27;t tell whose file" in page
