@@ -150,6 +150,9 @@ def _walk(root: Path) -> list[lms.Entry]:
             if (here / name).is_symlink():
                 entry(here / name, link.format((here / name).relative_to(root).as_posix()))
                 dirnames.remove(name)
+            elif looks_like_notebook(name):   # what it holds gets rows of its own (in a subfolder)
+                entry(here / name, f"not graded: {(here / name).relative_to(root).as_posix()} is a folder, not a "
+                                   "notebook file")
         dirnames.sort()
         for name in sorted(filenames):
             path = here / name
@@ -220,8 +223,8 @@ def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
         rest = files[:-1]
         why = ("latest resubmission" if f.version > max(o.version for _, o in rest) else
                "newest file" if e.mtime > max(o.mtime for o, _ in rest) else "last in name order")
-        sub.notes.append(f"{len(files)} files for {f.notebook}: graded {e.rel} ({why}), "
-                         f"set aside {', '.join(sub.set_aside)}")
+        aside = [f"{rel} (another file of that name in the zip)" if rel == e.rel else rel for rel in sub.set_aside]
+        sub.notes.append(f"{len(files)} files for {f.notebook}: graded {e.rel} ({why}), set aside {', '.join(aside)}")
     if sub.problem is None:
         try:
             sub.nb = read_notebook(sub.path, notes=sub.notes)

@@ -133,6 +133,17 @@ def test_a_zip_with_a_file_and_a_folder_of_one_name(tmp_path, good_text):
     assert [(s.student_id, s.notebook) for s in graded] == [("amy", NB)]
     assert sum(accounted(subs).values()) == 3
     assert "subfolder" in rows(subs)[("amy", f"{NB}/{NB}")].problem
+    assert f"set aside amy/{NB} (another file of that name in the zip)" in graded[0].notes[-1]
+
+
+def test_a_folder_named_like_a_notebook_gets_a_row_saying_so(tmp_path, good_text):
+    """It had no row at all: the student was missing from grades.csv and got no page."""
+    (tmp_path / "frank" / NB).mkdir(parents=True)
+    put(tmp_path, f"gina/{NB}/{NB}", good_text)
+    subs = rows(collect(tmp_path, NOTEBOOKS))
+    assert subs[("frank", NB)].problem == f"not graded: frank/{NB} is a folder, not a notebook file"
+    assert subs[("gina", NB)].problem == f"not graded: gina/{NB} is a folder, not a notebook file"
+    assert "subfolder" in subs[("gina", f"{NB}/{NB}")].problem
 
 
 def test_too_large_is_refused_before_parsing(tmp_path, good_text, monkeypatch):
@@ -348,7 +359,9 @@ def _canvas_owner(name: str) -> str | None:
 def _check(subs, written: dict[str, bytes]) -> None:
     rows(subs)
     want = collections.Counter(r for r in written if not lms.hidden(PurePosixPath(r)))
-    assert accounted(subs) == want
+    folders = [s for s in subs if (s.problem or "").endswith("is a folder, not a notebook file")]   # rows, not files
+    assert all(any(w.startswith(s.source + "/") for w in written) for s in folders)
+    assert accounted([s for s in subs if s not in folders]) == want
     for s in subs:
         assert (s.nb is None) != (s.problem is None)
         if s.problem is None:   # graded: owned by the folder at the top (or just inside one wrapper folder)
