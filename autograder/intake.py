@@ -83,12 +83,16 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         raise ValueError(f"invalid notebook: not valid JSON ({err.msg}: line {err.lineno}, column {err.colno})") from None
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: its JSON is nested too deeply to read") from None
-    if not isinstance(data, dict) or "cells" not in data:
+    # format 3 (IPython 2) keeps its cells in worksheets: nbformat upgrades it below
+    v3 = isinstance(data, dict) and data.get("nbformat") == 3 and isinstance(data.get("worksheets"), list)
+    if not isinstance(data, dict) or ("cells" not in data and not v3):
         raise ValueError("invalid notebook: the JSON has no 'cells' list, so it is not a Jupyter notebook")
-    if isinstance(data["cells"], list) and len(data["cells"]) > MAX_CELLS:
-        raise ValueError(f"not graded: too many cells: {len(data['cells'])}, limit {MAX_CELLS}; delete the cells "
+    cells = [c for w in data["worksheets"] if isinstance(w, dict) and isinstance(w.get("cells"), list)
+             for c in w["cells"]] if v3 else data["cells"]
+    if isinstance(cells, list) and len(cells) > MAX_CELLS:
+        raise ValueError(f"not graded: too many cells: {len(cells)}, limit {MAX_CELLS}; delete the cells "
                          "you don't need and hand it in again")
-    stripped, versioned = drop_odd_tags(data), fix_version(data)
+    stripped, versioned = (0, False) if v3 else (drop_odd_tags(data), fix_version(data))
     if data.get("nbformat") == 4 and isinstance(data.get("nbformat_minor"), int) and data["nbformat_minor"] < 5 \
             and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
         data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
@@ -109,6 +113,8 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     if notes is not None and stripped:   # said only of a notebook that is graded
         notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format doesn't allow "
                      "(written by an editor) removed before grading")
+    if notes is not None and v3:
+        notes.append("a notebook of the old format 3 (IPython 2) read as format 4.5")
     if notes is not None and versioned:
         notes.append(f"the notebook's format fields (version numbers, metadata) were missing or of the wrong type (a "
                      f"tool's doing, not Jupyter's): read as format {nb.nbformat}.{nb.nbformat_minor}")

@@ -198,6 +198,8 @@ ATTACKS = {   # student -> (notebook, exact score out of 8)
     "c13_odd_outputs": (lambda: _odd_outputs({}), 8.0),
     "a10_version_as_text": (lambda: _version_as_text({"head_dim": WRONG}), 6.0),
     "c14_version_as_text": (lambda: _version_as_text({}), 8.0),
+    "a11_format_3": (lambda: nbformat.writes(nbformat.convert(samples.fill(NB, {"head_dim": WRONG}), 3), version=3), 6.0),
+    "c15_format_3": (lambda: nbformat.writes(nbformat.convert(samples.fill(NB), 3), version=3), 8.0),
 }
 
 

@@ -235,3 +235,13 @@ def test_a_notebook_of_another_format_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(ValueError, match=r"Unsupported nbformat version 5 \(if Jupyter or Colab opens it, save it "
                                          r"there and hand it in again; if not, copy your answers into a fresh copy"):
         read_notebook(_with_metadata(tmp_path, lambda d: d.update(nbformat=5)))
+
+
+def test_a_notebook_of_format_3_is_upgraded_and_said(tmp_path):
+    """It was refused as "not a Jupyter notebook" (its cells are in worksheets): Jupyter opens it."""
+    path = tmp_path / NB
+    path.write_text(nbformat.writes(nbformat.convert(samples.fill(NB), 3), version=3))
+    notes = []
+    nb = read_notebook(path, notes=notes)
+    assert [c.source for c in nb.cells] == [c.source for c in samples.fill(NB).cells]
+    assert notes == ["a notebook of the old format 3 (IPython 2) read as format 4.5"]
