@@ -197,12 +197,11 @@ def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re
     top = None if id_regex else lms.wrapper([PurePosixPath(e.rel) for e in entries if e.kind != "unsafe"])
     groups: dict[tuple[str, str], list[tuple[lms.Entry, lms.Found]]] = {}
     rows: list[Submission] = []
-    for e in entries:
-        rel = PurePosixPath(e.rel)
-        if e.kind == "unsafe":
-            f = lms.Found("?", e.rel, Path(e.rel))
-        else:
-            f = lms.identify(PurePosixPath(*rel.parts[1:]) if top else rel, known, id_regex)
+    found = [lms.Found("?", e.rel, Path(e.rel)) if e.kind == "unsafe" else
+             lms.identify(PurePosixPath(*PurePosixPath(e.rel).parts[1:]) if top else PurePosixPath(e.rel), known,
+                          id_regex) for e in entries]
+    _one_id_per_lms_person(found)
+    for e, f in zip(entries, found):
         if (problem := _why(e, f, known)) is not None:
             where = e.path or (base if e.kind == "unsafe" else base / e.rel)   # where it is, for a person to look
             rows.append(Submission(f.student_id, f.notebook, where, problem=problem, notes=f.notes, source=e.rel,
@@ -216,6 +215,24 @@ def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re
         sub.notebook = next(name for name in names if (sub.student_id, name) not in used)
         used.add((sub.student_id, sub.notebook))
     return sorted(graded + rows, key=lambda s: (s.student_id, s.notebook))
+
+
+def _one_id_per_lms_person(found: list[lms.Found]) -> None:
+    """The files of one Canvas user id (or Moodle participant id) under two names (`parkann_555_...` and
+    `parkanne_555_...`: a name changed between two downloads) are one student's: the id of the first name in
+    sort order, said in the flags. Else they were two rows, and the LMS export two lines of one person."""
+    ids: dict[tuple[str, str], set[str]] = {}
+    for f in found:
+        person = f.identity.get("canvas_user_id") or f.identity.get("moodle_participant_id")
+        if person:
+            ids.setdefault((f.identity["lms"], person), set()).add(f.student_id)
+    for f in found:
+        person = f.identity.get("canvas_user_id") or f.identity.get("moodle_participant_id")
+        names = sorted(ids.get((f.identity.get("lms", ""), person or ""), ()))
+        if len(names) > 1 and f.student_id != names[0]:
+            f.notes = [*f.notes, f"{f.identity['lms'].title()} id {person} is named both {' and '.join(names)}: "
+                                 f"graded as {names[0]}"]
+            f.student_id = names[0]
 
 
 def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:

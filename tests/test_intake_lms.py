@@ -165,3 +165,19 @@ def test_a_moodle_name_gives_one_id_in_either_unicode_form(tmp_path):
         folder.mkdir(exist_ok=True)
         (folder / notebook).write_text(text)
     assert {s.student_id for s in collect(tmp_path, NOTEBOOKS)} == {"zoenu_777"}
+
+
+def test_one_canvas_user_under_two_names_is_one_student(tmp_path, good_text):
+    """Found by attacking the intake: a name changed between two downloads gave two rows for Canvas id 555, and two
+    `555` lines in the Canvas export (one of them 0). Another user id stays another student."""
+    wrong = nbformat.writes(samples.fill(NB, {"head_dim": "def head_dim(d_model, num_heads):\n    return 1\n"}))
+    (tmp_path / "parkann_555_1_01_projections.ipynb").write_text(wrong)
+    (tmp_path / "parkanne_555_2_01_projections-1.ipynb").write_text(good_text)
+    (tmp_path / "parkanne_555_2_02_scaled_attention.ipynb").write_text(good_text)
+    (tmp_path / "parkann_556_3_01_projections.ipynb").write_text(good_text)
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    assert set(subs) == {("parkann_555", NB), ("parkann_555", NOTEBOOKS[1]), ("parkann_556", NB)}
+    one = subs[("parkann_555", NB)]
+    assert one.source == "parkanne_555_2_01_projections-1.ipynb" and one.set_aside == ["parkann_555_1_01_projections.ipynb"]
+    assert "Canvas id 555 is named both parkann_555 and parkanne_555: graded as parkann_555" in one.notes
+    assert subs[("parkann_555", NOTEBOOKS[1])].identity["canvas_user_id"] == "555"
