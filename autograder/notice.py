@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .names import safe_id, valid_id
 from .outcome import Outcome, Result
+from .paths import page_path
 
 #: what the learner reads first, and what they can do, by outcome (the row's status follows, as details)
 WHY = {
@@ -61,8 +62,7 @@ def applies(r: Result, notebooks: list[str]) -> bool:
 
 def write(r: Result, out: Path) -> str:
     """Write the notice for `r` under `out`; its path relative to `out` (what `Result.feedback` holds)."""
-    dest = out / "feedback" / safe_id(r.student_id) / (Path(r.notebook).stem + ".html")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = page_path(out, safe_id(r.student_id), Path(r.notebook).stem + ".html")
     dest.write_text(PAGE.format(
         notebook=html.escape(r.notebook), student=html.escape(r.student_id), max_score=f"{r.max_score:g}",
         why=html.escape(WHY[r.outcome].format(notebook=r.notebook)), details=html.escape(r.status),

@@ -20,3 +20,14 @@ ASSIGNMENT = "mha"
 def notebook_names(folder: Path = SOLUTIONS) -> list[str]:
     """File names of the course notebooks in `folder`, in course order (01_..., 02_...)."""
     return sorted(p.name for p in folder.glob("*.ipynb"))
+
+
+def page_path(out: Path, folder: str, name: str) -> Path:
+    """`out/feedback/<folder>/<name>`, ready to be written: a link where the folder or the page should be (not the
+    grader's: someone put it in OUT) is removed, so that writing never follows it out of OUT."""
+    dest = out / "feedback" / folder / name
+    for path in (dest.parent.parent, dest.parent, dest):
+        if path.is_symlink():
+            path.unlink()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return dest

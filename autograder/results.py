@@ -65,14 +65,15 @@ def prune_pages(results: list[Result], out: Path) -> int:
     """Remove the feedback pages under out/feedback that no row links: an earlier run's into the same folder,
     which would contradict these grades if sent (a file renamed since, now refused). How many went."""
     root = out / "feedback"
-    if not root.is_dir():
+    if root.is_symlink() or not root.is_dir():
         return 0
-    linked = {(out / r.feedback).resolve() for r in results if r.feedback}
-    stale = [page for page in root.glob("*/*.html") if page.resolve() not in linked]
+    linked = {out / r.feedback for r in results if r.feedback}
+    folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink()]   # never into a link out of OUT
+    stale = [page for folder in folders for page in folder.glob("*.html") if page not in linked]
     for page in stale:
-        page.unlink()
-    for folder in root.iterdir():
-        if folder.is_dir() and not any(folder.iterdir()):
+        page.unlink()   # a link is removed, never what it points to
+    for folder in folders:
+        if not any(folder.iterdir()):
             folder.rmdir()
     return len(stale)
 

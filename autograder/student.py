@@ -13,7 +13,7 @@ from .feedback import FeedbackWriter
 from .intake import Submission, safe_id
 from .nbcourse import NbgraderCourse
 from .outcome import NOT_RUN, STOPPED, Outcome, Result, cell_label, error_line, verdicts
-from .paths import ASSIGNMENT
+from .paths import ASSIGNMENT, page_path
 
 LOG = logs.LOG.getChild("grading")
 
@@ -109,7 +109,7 @@ def grade_student(course: NbgraderCourse, student_id: str, subs: list[Submission
         for r in results:
             graded = course.autograded_notebook(key, r.notebook)
             if r.outcome in (Outcome.GRADED, Outcome.STOPPED) and graded.exists():
-                dest = out / "feedback" / key / (Path(r.notebook).stem + ".html")
+                dest = page_path(out, key, Path(r.notebook).stem + ".html")
                 try:
                     feedback.write(str(graded), key, ASSIGNMENT, str(dest))
                     r.feedback = str(dest.relative_to(out))

@@ -8,6 +8,7 @@ import pytest
 
 from autograder import export, results
 from autograder.errors import CourseError
+from autograder.grading import _write_notices
 from autograder.merge import merge
 from autograder.outcome import Outcome, Result
 
@@ -84,3 +85,24 @@ def test_the_report_counts_course_notebooks_and_lists_other_files_apart(tmp_path
     assert "2 students, 2 course notebooks handed in; 2 other files, not graded" in page
     assert 'title="notes.txt"' not in page and 'title="x.ipynb"' not in page and 'title="01_projections.ipynb"' in page
     assert "amy/notes.txt: not a notebook" in page and "can&#x27;t tell whose file" in page
+
+
+def test_links_planted_in_out_are_never_followed(tmp_path):
+    """Found by attacking the outputs: a page or a student's folder in OUT/feedback that is a link to a file or
+    folder outside OUT was written through (and the pruning would have deleted pages there)."""
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "page.html").write_text("someone else's file")
+    (outside / "folder" / "01_projections.html").write_text("someone else's page")
+    out = tmp_path / "out"
+    (out / "feedback" / "amy").mkdir(parents=True)
+    (out / "feedback" / "amy" / "01_projections.html").symlink_to(outside / "page.html")
+    (out / "feedback" / "ben").symlink_to(outside / "folder")
+    assert results.prune_pages([], out) == 1   # amy's link is removed, not its file; ben's folder link is not entered
+    assert not (out / "feedback" / "amy" / "01_projections.html").is_symlink()
+    assert (outside / "page.html").read_text() == "someone else's file"
+    assert (outside / "folder" / "01_projections.html").exists()
+    rows = [Result("ben", NB, 0.0, 8.0, "invalid notebook: the file is empty", outcome=Outcome.REFUSED)]
+    _write_notices(rows, [NB], out)
+    assert (outside / "folder" / "01_projections.html").read_text() == "someone else's page"
+    assert not (out / "feedback" / "ben").is_symlink() and "not graded" in (out / rows[0].feedback).read_text()
