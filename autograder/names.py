@@ -14,12 +14,13 @@ import unicodedata
 from pathlib import PurePosixPath
 
 #: "01_projections-1.ipynb" (Canvas resubmission) and "01_projections (1).ipynb" (browser copy)
-VERSION = re.compile(r"^(?P<stem>.+?)(?:-(?P<dash>\d+)| ?\((?P<paren>\d+)\))$")
+VERSION = re.compile(r"^(?P<stem>.+?)(?:-(?P<dash>\d+)| ?\((?P<paren>\d+)\))$", re.ASCII)
 COPY_OF = re.compile(r"^(?:copy of\s+)+", re.I)
-#: one mark that a file manager or browser adds to a copy's name: "-1", " (2)", " - Copy", " - Copy (2)" (Windows),
-#: " copy", " copy 2", " 2" (macOS)
-COPY_MARK = re.compile(r"^(?P<stem>.+?)(?P<mark>-(?P<n1>\d+)| ?\((?P<n2>\d+)\)| - copy(?: \((?P<n3>\d+)\))?"
-                       r"| copy(?: (?P<n4>\d+))?| (?P<n5>\d+))$", re.I)
+#: one mark that a file manager or browser adds to a copy's name: a resubmission number "-1" (Canvas) or " (2)"
+#: (browsers), or a copy's " - Copy", " - Copy (2)" (Windows), " copy", " copy 2", " 2" (macOS), whose numbers say
+#: nothing about which file is later
+COPY_MARK = re.compile(r"^(?P<stem>.+?)(?P<mark>-(?P<dash>\d+)| ?\((?P<paren>\d+)\)| - copy(?: \(\d+\))?"
+                       r"| copy(?: \d+)?| \d+)$", re.I | re.ASCII)
 #: Punctuation a name can hold, besides letters, digits, combining marks, spaces and dashes.
 NAME_PUNCTUATION = set("._@+-'’,()&")
 MAX_ID_CHARS = 200
@@ -43,14 +44,15 @@ def looks_like_notebook(file_name: str) -> bool:
 
 
 def without_copy_marks(file_name: str) -> tuple[str, int, list[str]]:
-    """(the name with every copy mark taken off, the outermost mark's number or 0, the marks taken, outermost
-    first): `01_projections (1) (2).ipynb` -> ("01_projections.ipynb", 2, [" (2)", " (1)"])."""
+    """(the name with every copy mark taken off, the outermost resubmission number or 0, the marks taken,
+    outermost first): `01_projections (1) (2).ipynb` -> ("01_projections.ipynb", 2, [" (2)", " (1)"]),
+    `01_projections copy 2.ipynb` -> ("01_projections.ipynb", 0, [" copy 2"])."""
     path = PurePosixPath(file_name)
     stem, number, marks = path.stem, None, []
     while len(marks) < 5 and (m := COPY_MARK.match(stem)):
         stem = m["stem"]
         marks.append(m["mark"])
-        digits = next((d for d in (m["n1"], m["n2"], m["n3"], m["n4"], m["n5"]) if d), None)
+        digits = m["dash"] or m["paren"]
         number = int(digits) if number is None and digits else number
     return stem + path.suffix, number or 0, marks
 

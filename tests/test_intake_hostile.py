@@ -205,14 +205,21 @@ def test_renamings_and_resubmission_numbers_together(tmp_path, good_text):
 
 
 def test_a_copy_and_the_original_in_one_folder_are_one_row(tmp_path, good_text):
-    put(tmp_path, f"amy/{NB}", good_text)
-    put(tmp_path, "amy/01_projections copy 2.ipynb", good_text)
+    """A copy's number says nothing about which file is later (found by attacking the intake: `01_projections
+    2.ipynb`, an older copy, beat a newer resubmission `-1`): the file times decide; resubmission numbers rank."""
+    os.utime(put(tmp_path, f"amy/{NB}", good_text), (2_000_000_000, 2_000_000_000))
+    os.utime(put(tmp_path, "amy/01_projections copy 2.ipynb", good_text), (1_000_000_000, 1_000_000_000))
+    os.utime(put(tmp_path, "amy/01_projections 2024.ipynb", good_text), (1_000_000_000, 1_000_000_000))
     put(tmp_path, "amy/01_projections_v2.ipynb", good_text)   # not a copy's mark: an unknown notebook, as before
+    os.utime(put(tmp_path, "ben/01_projections 2.ipynb", good_text), (2_000_000_000, 2_000_000_000))
+    os.utime(put(tmp_path, "ben/01_projections-1.ipynb", good_text), (1_000_000_000, 1_000_000_000))
+    put(tmp_path, "cy/01_projections (\u0663).ipynb", good_text)   # an Arabic-Indic 3: no resubmission number
     subs = rows(collect(tmp_path, NOTEBOOKS))
-    assert set(subs) == {("amy", NB), ("amy", "01_projections_v2.ipynb")}
-    assert subs[("amy", NB)].source == "amy/01_projections copy 2.ipynb"   # the copy's number 2: the later one
-    assert subs[("amy", NB)].set_aside == [f"amy/{NB}"]
+    assert subs[("amy", NB)].source == f"amy/{NB}"   # the newest file
+    assert sorted(subs[("amy", NB)].set_aside) == ["amy/01_projections 2024.ipynb", "amy/01_projections copy 2.ipynb"]
     assert "unknown notebook" in subs[("amy", "01_projections_v2.ipynb")].problem
+    assert subs[("ben", NB)].source == "ben/01_projections-1.ipynb"   # resubmission 1 outranks a newer copy
+    assert "unknown notebook" in subs[("cy", "01_projections (\u0663).ipynb")].problem
 
 
 def test_every_other_file_gets_a_row_saying_why(tmp_path, good_text):
