@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from . import lms
-from .nbclean import drop_odd_tags, drop_what_grading_replaces, fix_version, strip_invalid_metadata
+from .nbclean import (drop_broken_outputs, drop_odd_tags, drop_what_grading_replaces, fix_version,
+                      strip_invalid_metadata)
 from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
 from .errors import CourseError
 
@@ -93,6 +94,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         raise ValueError(f"not graded: too many cells: {len(cells)}, limit {MAX_CELLS}; delete the cells "
                          "you don't need and hand it in again")
     stripped, versioned = (0, False) if v3 else (drop_odd_tags(data), fix_version(data))
+    broken = not v3 and drop_broken_outputs(data)
     if data.get("nbformat") == 4 and isinstance(data.get("nbformat_minor"), int) and data["nbformat_minor"] < 5 \
             and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
         data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
@@ -101,7 +103,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
         if not nbformat.validator.isvalid(nb):
             stripped += strip_invalid_metadata(nb)
-        dropped = not nbformat.validator.isvalid(nb) and drop_what_grading_replaces(nb)
+        dropped = (not nbformat.validator.isvalid(nb) and drop_what_grading_replaces(nb)) or broken
         nbformat.validate(nb)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
@@ -119,7 +121,7 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
         notes.append(f"the notebook's format fields (version numbers, metadata) were missing or of the wrong type (a "
                      f"tool's doing, not Jupyter's): read as format {nb.nbformat}.{nb.nbformat_minor}")
     if notes is not None and dropped:
-        notes.append("outputs, run counts or cell ids that are not the notebook format dropped before grading "
+        notes.append("outputs, attachments, run counts or cell ids that are not the notebook format dropped before grading "
                      "(grading runs the notebook again and gives the released cells their ids)")
     return nb
 

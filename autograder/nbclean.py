@@ -22,8 +22,10 @@ def fix_version(data: dict) -> bool:
     """Format-4 notebooks (a list of cells) whose version fields are missing or not whole numbers
     (`"nbformat_minor": "5"`: a tool's doing; Jupyter can't open them either) get the numbers format 4 has, and
     notebook metadata that is missing or not an object becomes {}; in place, on the raw JSON. True if any was."""
-    if not isinstance(data.get("cells"), list) or data.get("nbformat", 4) not in (4, "4", 4.0):
-        return False
+    major = data.get("nbformat")
+    if not isinstance(data.get("cells"), list) or (isinstance(major, (int, float)) and not isinstance(major, bool)
+                                                   and major != 4):
+        return False   # another format (3 has no cells list; 5 does not exist): refused as it is
     has_ids = any(isinstance(c, dict) and "id" in c for c in data["cells"])
     wanted = {"nbformat": 4, "nbformat_minor": 5 if has_ids else 4}
     changed = False
@@ -36,6 +38,25 @@ def fix_version(data: dict) -> bool:
         changed = True
     if not isinstance(data.get("metadata"), dict):
         data["metadata"], changed = {}, True
+    return changed
+
+
+def drop_broken_outputs(data: dict) -> bool:
+    """In the raw JSON, before nbformat reads it (it fails on them with an AttributeError): a code cell's outputs
+    that are not a list of objects become [], a markdown cell's attachments that are not objects go, and a cell
+    without metadata gets {}. True if outputs or attachments went (grading runs the notebook again)."""
+    changed = False
+    for cell in data["cells"] if isinstance(data["cells"], list) else []:
+        if not isinstance(cell, dict):
+            continue
+        cell.setdefault("metadata", {})
+        outputs, attachments = cell.get("outputs"), cell.get("attachments")
+        if outputs is not None and not (isinstance(outputs, list) and all(isinstance(o, dict) for o in outputs)):
+            cell["outputs"], changed = [], True
+        if attachments is not None and not (isinstance(attachments, dict)
+                                            and all(isinstance(a, dict) for a in attachments.values())):
+            del cell["attachments"]
+            changed = True
     return changed
 
 

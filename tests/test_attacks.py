@@ -294,7 +294,7 @@ def test_metadata_the_format_refuses_is_removed_and_said(attacked):
             results[student].flags
     assert not any("metadata fields" in f for f in results["a00_baseline"].flags)
     for student in ("a09_odd_outputs", "c13_odd_outputs"):
-        assert any(f.startswith("outputs, run counts or cell ids that are not the notebook format dropped")
+        assert any(f.startswith("outputs, attachments, run counts or cell ids that are not the notebook format dropped")
                    for f in results[student].flags), results[student].flags
     for student in ("a10_version_as_text", "c14_version_as_text"):
         assert results[student].status == "graded" and any(

@@ -169,7 +169,7 @@ def test_outputs_counts_and_ids_that_are_not_the_format_are_dropped_not_the_note
     notes = []
     nb = read_notebook(path, notes=notes)
     assert [c.source for c in nb.cells] == ["".join(c["source"]) for c in data["cells"]]
-    assert notes == ["outputs, run counts or cell ids that are not the notebook format dropped before grading "
+    assert notes == ["outputs, attachments, run counts or cell ids that are not the notebook format dropped before grading "
                      "(grading runs the notebook again and gives the released cells their ids)"]
     assert nb.cells[data["cells"].index(code[2])].id != "my cell" and "outputs" not in nb.cells[data["cells"].index(markdown)]
 
@@ -245,3 +245,25 @@ def test_a_notebook_of_format_3_is_upgraded_and_said(tmp_path):
     nb = read_notebook(path, notes=notes)
     assert [c.source for c in nb.cells] == [c.source for c in samples.fill(NB).cells]
     assert notes == ["a notebook of the old format 3 (IPython 2) read as format 4.5"]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda d: d["cells"][3].update(outputs="x"), lambda d: d["cells"][3].update(outputs=[5]),
+    lambda d: d["cells"][0].update(attachments=5), lambda d: d["cells"][0].update(attachments={"a.png": 5})],
+    ids=["outputs_text", "outputs_of_numbers", "attachments_number", "attachment_number"])
+def test_outputs_and_attachments_nbformat_cannot_read_are_dropped(tmp_path, edit):
+    """nbformat failed on them with an AttributeError ("'str' object has no attribute 'get'"): refused, 0/8."""
+    notes = []
+    nb = read_notebook(_with_metadata(tmp_path, edit), notes=notes)
+    assert nb.cells[3].outputs == [] and "attachments" not in nb.cells[0]
+    assert [c.source for c in nb.cells] == [c.source for c in samples.fill(NB).cells]
+    assert notes == ["outputs, attachments, run counts or cell ids that are not the notebook format dropped before "
+                     "grading (grading runs the notebook again and gives the released cells their ids)"]
+
+
+@pytest.mark.parametrize("edit", [lambda d: [c.pop("metadata") for c in d["cells"]],
+                                  lambda d: d.update(nbformat=True, nbformat_minor=True)],
+                         ids=["cells_without_metadata", "versions_true"])
+def test_a_missing_cell_metadata_or_a_version_of_true_is_read(tmp_path, edit):
+    nb = read_notebook(_with_metadata(tmp_path, edit))
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5) and len(nb.cells) == len(samples.fill(NB).cells)
