@@ -30,6 +30,8 @@ from .errors import CourseError
 
 CANVAS = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
+#: a Moodle download without folders ("Download submissions in folders" off): the folder's name, then the file's
+MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_file_(?P<file>.+)$")
 
 MAX_ZIP_BYTES = 2 << 30       # uncompressed, all members together
 MAX_MEMBERS = 20_000
@@ -101,7 +103,7 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
     if not rels or any(len(r.parts) < 2 for r in rels) or len({r.parts[0] for r in rels}) != 1:
         return None
     top = rels[0].parts[0]
-    canvas = [CANVAS.match(r.name) for r in rels if len(r.parts) == 2]
+    canvas = [CANVAS.match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2]
     folders = {r.parts[1] for r in rels if len(r.parts) > 2}
     if MOODLE.match(top) or not all(canvas):
         return None
@@ -115,6 +117,8 @@ def identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None =
     found = _identify(rel, known, id_regex)
     if id_regex is None and len(rel.parts) == 1 and (canvas := CANVAS.match(rel.name)):
         found.identity = canvas_identity(canvas)
+    elif id_regex is None and len(rel.parts) == 1 and (flat := MOODLE_FLAT.match(rel.name)):
+        found.identity = {"lms": "moodle", "moodle_participant_id": flat["uid"], "name": flat["name"]}
     elif id_regex is None and len(rel.parts) > 1:
         found.identity = identity_of(rel.parts[0])
     return found
@@ -128,6 +132,9 @@ def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None 
         notebook, version, notes = normalise(m.groupdict().get("notebook") or rel.name, known)
         return Found(m["student"], notebook, Path(rel), version, notes)
     canvas = CANVAS.match(rel.name)
+    if len(rel.parts) == 1 and not canvas and (flat := MOODLE_FLAT.match(rel.name)):
+        notebook, version, notes = normalise(flat["file"], known)
+        return Found(f"{_slug(flat['name'])}_{flat['uid']}", notebook, Path(rel), version, notes)
     if len(rel.parts) == 1:
         if not canvas:
             return Found("?", rel.name, Path(rel), problem=(

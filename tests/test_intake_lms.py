@@ -28,6 +28,8 @@ def good_text():
     ("smithjane_12345_67891_01_projections-1.ipynb", "smithjane_12345", NB, 1),
     ("o-brien_777_1_01_projections (2).ipynb", "o-brien_777", NB, 2),
     ("Jane Smith_12345_assignsubmission_file_/01_projections.ipynb", "janesmith_12345", NB, 0),
+    ("Jane Smith_12345_assignsubmission_file_01_projections.ipynb", "janesmith_12345", NB, 0),   # Moodle, no folders
+    ("Jane Smith_12345_assignsubmission_file_01_projections (2).ipynb", "janesmith_12345", NB, 2),
     ("amy/01_projections.ipynb", "amy", NB, 0),
     ("amy/01_projections (1).ipynb", "amy", NB, 1),
 ])
@@ -181,3 +183,15 @@ def test_one_canvas_user_under_two_names_is_one_student(tmp_path, good_text):
     assert one.source == "parkanne_555_2_01_projections-1.ipynb" and one.set_aside == ["parkann_555_1_01_projections.ipynb"]
     assert "Canvas id 555 is named both parkann_555 and parkanne_555: graded as parkann_555" in one.notes
     assert subs[("parkann_555", NOTEBOOKS[1])].identity["canvas_user_id"] == "555"
+
+
+def test_a_flat_moodle_download_is_graded_and_exported(tmp_path, good_text):
+    """Moodle without "Download submissions in folders" names each file `<full name>_<id>_assignsubmission_file_<file>`:
+    it was "can't tell whose file", 0 for correct work. In a folder of its own (as unzipped) too."""
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / f"Ann Bo_905_assignsubmission_file_{NB}").write_text(good_text)
+    (tmp_path / "dl" / f"Cy Di_906_assignsubmission_file_{NB}").write_text(good_text)
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    assert set(subs) == {("annbo_905", NB), ("cydi_906", NB)}
+    assert all(s.problem is None for s in subs.values())
+    assert subs[("annbo_905", NB)].identity == {"lms": "moodle", "moodle_participant_id": "905", "name": "Ann Bo"}
