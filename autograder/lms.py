@@ -93,9 +93,11 @@ def identity_of(folder: str) -> dict[str, str]:
 
 
 def owner_of(folder: str) -> str:
-    """The student whose folder this is: a Moodle folder's student, or the folder name."""
+    """The student whose folder this is: a Moodle folder's student, or the folder name in Unicode's composed form
+    (NFC: macOS and some zips write `josé` decomposed, as `jose` and a mark; the two looked alike in grades.csv,
+    as two students)."""
     moodle = MOODLE.match(folder)
-    return f"{_slug(moodle['name'])}_{moodle['uid']}" if moodle else folder
+    return f"{_slug(moodle['name'])}_{moodle['uid']}" if moodle else unicodedata.normalize("NFC", folder)
 
 
 def wrapper(rels: list[PurePosixPath]) -> str | None:

@@ -195,3 +195,16 @@ def test_a_flat_moodle_download_is_graded_and_exported(tmp_path, good_text):
     assert set(subs) == {("annbo_905", NB), ("cydi_906", NB)}
     assert all(s.problem is None for s in subs.values())
     assert subs[("annbo_905", NB)].identity == {"lms": "moodle", "moodle_participant_id": "905", "name": "Ann Bo"}
+
+
+def test_a_folder_name_gives_one_id_in_either_unicode_form(tmp_path, good_text):
+    """`josé` composed (NFC) and decomposed (NFD, as macOS writes it) were two students that look alike."""
+    import unicodedata
+
+    (tmp_path / unicodedata.normalize("NFC", "josé")).mkdir()
+    (tmp_path / unicodedata.normalize("NFD", "josé")).mkdir()
+    (tmp_path / unicodedata.normalize("NFC", "josé") / NB).write_text(good_text)
+    (tmp_path / unicodedata.normalize("NFD", "josé") / NOTEBOOKS[1]).write_text(good_text)
+    subs = collect(tmp_path, NOTEBOOKS)
+    assert {s.student_id for s in subs} == {unicodedata.normalize("NFC", "josé")}
+    assert sorted(s.notebook for s in subs) == [NB, NOTEBOOKS[1]]
