@@ -14,10 +14,12 @@ import os
 import re
 import stat
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import nbformat
+from nbformat.warnings import DuplicateCellId
 
 from . import lms
 from .nbclean import (drop_broken_outputs, drop_odd_tags, drop_what_grading_replaces, fix_version,
@@ -99,12 +101,15 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
             and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
         data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
-        nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
-        if not nbformat.validator.isvalid(nb):
-            stripped += strip_invalid_metadata(nb)
-        dropped = (not nbformat.validator.isvalid(nb) and drop_what_grading_replaces(nb)) or broken
-        nbformat.validate(nb)
+        with warnings.catch_warnings(record=True) as said:   # nbformat's warnings become the row's flags
+            warnings.simplefilter("always", DuplicateCellId)
+            nb = nbformat.reads(json.dumps(data), as_version=4)   # upgrades older formats
+            nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # fills in missing fields
+            if not nbformat.validator.isvalid(nb):
+                stripped += strip_invalid_metadata(nb)
+            dropped = (not nbformat.validator.isvalid(nb) and drop_what_grading_replaces(nb)) or broken
+            nbformat.validate(nb)
+        twins = sum(issubclass(w.category, DuplicateCellId) for w in said)
     except (RecursionError, MemoryError):
         raise ValueError("invalid notebook: it is nested too deeply to read") from None
     except Exception as err:  # nbformat raises several types for bad structure
@@ -115,6 +120,8 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
     if notes is not None and stripped:   # said only of a notebook that is graded
         notes.append(f"{stripped} metadata field{'s' if stripped > 1 else ''} that the notebook format doesn't allow "
                      "(written by an editor) removed before grading")
+    if notes is not None and twins:
+        notes.append(f"{twins} cell id{'s' if twins > 1 else ''} that another cell had too made unique before grading")
     if notes is not None and v3:
         notes.append("a notebook of the old format 3 (IPython 2) read as format 4.5")
     if notes is not None and versioned:

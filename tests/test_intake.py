@@ -267,3 +267,15 @@ def test_outputs_and_attachments_nbformat_cannot_read_are_dropped(tmp_path, edit
 def test_a_missing_cell_metadata_or_a_version_of_true_is_read(tmp_path, edit):
     nb = read_notebook(_with_metadata(tmp_path, edit))
     assert (nb.nbformat, nb.nbformat_minor) == (4, 5) and len(nb.cells) == len(samples.fill(NB).cells)
+
+
+def test_duplicate_cell_ids_are_a_flag_not_a_warning_on_the_terminal(tmp_path, recwarn):
+    """nbformat warned once per cell on stderr (`DuplicateCellId`), even with --quiet."""
+    def edit(data):
+        for cell in data["cells"][1:4]:
+            cell["id"] = "twin"
+    notes = []
+    nb = read_notebook(_with_metadata(tmp_path, edit), notes=notes)
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+    assert notes == ["2 cell ids that another cell had too made unique before grading"]
+    assert not [w for w in recwarn if "cell id" in str(w.message)]
