@@ -249,8 +249,9 @@ def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
     last path in sort order, even when it is broken. Its row's notes say what was set aside, by path."""
     files.sort(key=lambda ef: (ef[1].version, ef[0].mtime, ef[0].rel))
     e, f = files[-1]
+    identity = f.identity or next((o.identity for _, o in files if o.identity), {})   # kept for the LMS export
     sub = Submission(f.student_id, f.notebook, e.path or base / e.rel, problem=e.problem, notes=list(f.notes),
-                     source=e.rel, set_aside=[o.rel for o, _ in files[:-1]], identity=f.identity)
+                     source=e.rel, set_aside=[o.rel for o, _ in files[:-1]], identity=identity)
     if sub.set_aside:
         rest = files[:-1]
         why = ("latest resubmission" if f.version > max(o.version for _, o in rest) else

@@ -208,3 +208,20 @@ def test_a_folder_name_gives_one_id_in_either_unicode_form(tmp_path, good_text):
     subs = collect(tmp_path, NOTEBOOKS)
     assert {s.student_id for s in subs} == {unicodedata.normalize("NFC", "josé")}
     assert sorted(s.notebook for s in subs) == [NB, NOTEBOOKS[1]]
+
+
+def test_a_newer_file_in_a_plain_folder_of_the_same_id_keeps_the_moodle_identity(tmp_path, good_text):
+    """Found by attacking the intake: `janesmith_12345/` (a late file the instructor saved under the student's id)
+    beside Jane's Moodle folder won as the newest file and took the row's Moodle participant id with it: Jane was
+    missing from the Moodle export."""
+    import os
+
+    moodle = tmp_path / "Jane Smith_12345_assignsubmission_file_"
+    moodle.mkdir()
+    (moodle / NB).write_text(good_text)
+    os.utime(moodle / NB, (1_000_000_000, 1_000_000_000))   # the older file
+    (tmp_path / "janesmith_12345").mkdir()
+    (tmp_path / "janesmith_12345" / NB).write_text(good_text)
+    sub, = collect(tmp_path, NOTEBOOKS)
+    assert sub.source == f"janesmith_12345/{NB}"
+    assert sub.identity == {"lms": "moodle", "moodle_participant_id": "12345", "name": "Jane Smith"}
