@@ -28,10 +28,12 @@ from pathlib import Path, PurePosixPath
 from .names import looks_like_notebook, normalise, split_version  # noqa: F401 - split_version: public here before
 from .errors import CourseError
 
-CANVAS = re.compile(r"^(?P<name>[A-Za-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(r"^(?P<name>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 #: a Moodle download without folders ("Download submissions in folders" off): the folder's name, then the file's
-MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_file_(?P<file>.+)$")
+MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$")
+#: a Moodle name's slug is cut to this many characters: the participant id after it keeps ids apart
+MAX_SLUG = 64
 
 MAX_ZIP_BYTES = 2 << 30       # uncompressed, all members together
 MAX_MEMBERS = 20_000
@@ -77,6 +79,15 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", ascii_form.lower()) or "student"
 
 
+def _moodle_student(m: re.Match) -> str:
+    return f"{_slug(m['name'])[:MAX_SLUG]}_{m['uid']}"
+
+
+def _lms_student(m: re.Match) -> str:
+    """The student id of a Canvas file name's match, or of a Moodle folder or file name's."""
+    return _canvas_student(m) if "sid" in m.re.groupindex else _moodle_student(m)
+
+
 def _canvas_student(m: re.Match) -> str:
     return f"{m['name'].lower()}_{m['uid']}"
 
@@ -97,7 +108,7 @@ def owner_of(folder: str) -> str:
     (NFC: macOS and some zips write `josé` decomposed, as `jose` and a mark; the two looked alike in grades.csv,
     as two students)."""
     moodle = MOODLE.match(folder)
-    return f"{_slug(moodle['name'])}_{moodle['uid']}" if moodle else unicodedata.normalize("NFC", folder)
+    return _moodle_student(moodle) if moodle else unicodedata.normalize("NFC", folder)
 
 
 def wrapper(rels: list[PurePosixPath]) -> str | None:
@@ -105,11 +116,13 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
     if not rels or any(len(r.parts) < 2 for r in rels) or len({r.parts[0] for r in rels}) != 1:
         return None
     top = rels[0].parts[0]
-    canvas = [CANVAS.match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2]
+    named = {r: CANVAS.match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2}
     folders = {r.parts[1] for r in rels if len(r.parts) > 2}
-    if MOODLE.match(top) or not all(canvas):
+    lms = any(named.values()) or any(MOODLE.match(f) for f in folders)
+    # beside LMS names, a file that is no notebook (an index, Moodle's feedback files) doesn't decide
+    if MOODLE.match(top) or any(not m and (looks_like_notebook(r.name) or not lms) for r, m in named.items()):
         return None
-    many = len({_canvas_student(m) for m in canvas} | folders) >= 2 or any(MOODLE.match(f) for f in folders)
+    many = len({_lms_student(m) for m in named.values() if m} | folders) >= 2 or any(MOODLE.match(f) for f in folders)
     return top if many else None
 
 
@@ -136,7 +149,7 @@ def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None 
     canvas = CANVAS.match(rel.name)
     if len(rel.parts) == 1 and not canvas and (flat := MOODLE_FLAT.match(rel.name)):
         notebook, version, notes = normalise(flat["file"], known)
-        return Found(f"{_slug(flat['name'])}_{flat['uid']}", notebook, Path(rel), version, notes)
+        return Found(_moodle_student(flat), notebook, Path(rel), version, notes)
     if len(rel.parts) == 1:
         if not canvas:
             return Found("?", rel.name, Path(rel), problem=(
@@ -148,7 +161,8 @@ def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None 
     owner, inner = owner_of(rel.parts[0]), "/".join(rel.parts[1:])
     if canvas and normalise(rel.name, known)[0] in known:
         canvas = None   # a course notebook's own name, even if it reads like a Canvas name
-    claims = sorted({owner_of(p) for p in rel.parts[1:-1]} | ({_canvas_student(canvas)} if canvas else set()))
+    named = canvas or MOODLE_FLAT.match(rel.name)
+    claims = sorted({owner_of(p) for p in rel.parts[1:-1]} | ({_lms_student(named)} if named else set()))
     claims = [c for c in claims if c != owner]
     if len(rel.parts) > 2:
         return Found(owner, inner, Path(rel), problem=(
@@ -157,9 +171,10 @@ def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None 
                             if claims else "")))
     if claims:
         return Found(owner, inner, Path(rel), problem=(
-            f"not graded: {rel.name} is named like a Canvas file of {claims[0]}, but it is in {owner}'s folder: "
+            f"not graded: {rel.name} is named like a {'Canvas' if canvas else 'Moodle'} file of {claims[0]}, but it is "
+            f"in {owner}'s folder: "
             "a file belongs to the folder it is in"))
-    notebook, version, notes = normalise(canvas["file"] if canvas else rel.name, known)
+    notebook, version, notes = normalise(named["file"] if named else rel.name, known)
     return Found(owner, notebook, Path(rel), version, notes)
 
 

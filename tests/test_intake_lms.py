@@ -225,3 +225,44 @@ def test_a_newer_file_in_a_plain_folder_of_the_same_id_keeps_the_moodle_identity
     sub, = collect(tmp_path, NOTEBOOKS)
     assert sub.source == f"janesmith_12345/{NB}"
     assert sub.identity == {"lms": "moodle", "moodle_participant_id": "12345", "name": "Jane Smith"}
+
+
+def test_a_wrapped_download_with_other_files_is_still_looked_through(tmp_path, good_text):
+    """Found by attacking the intake: one student's online text (or an index.txt) beside the notebooks of a flat
+    download in one folder made the whole class student `dl`, every notebook refused."""
+    dl = tmp_path / "dl"
+    dl.mkdir()
+    (dl / f"Jane Smith_12345_assignsubmission_file_{NB}").write_text(good_text)
+    (dl / f"Ben Lee_222_assignsubmission_file_{NB}").write_text(good_text)
+    (dl / "Ben Lee_222_assignsubmission_onlinetext_onlinetext.html").write_text("<p>my notes</p>")
+    (dl / "index.txt").write_text("downloaded today")
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    assert subs[("janesmith_12345", NB)].problem is None and subs[("benlee_222", NB)].problem is None
+    assert "not a notebook" in subs[("benlee_222", "onlinetext.html")].problem   # Ben's row, not "?"'s
+    assert ("?", "index.txt") in subs
+
+
+def test_a_wrapping_folder_of_one_moodle_student_says_whose_the_file_looks(tmp_path, good_text):
+    """Not looked through (a student's folder holding a file named like someone else's must stay theirs): the
+    row says so, as for Canvas, instead of 'unknown notebook'."""
+    (tmp_path / "download").mkdir()
+    (tmp_path / "download" / f"Jane Smith_12345_assignsubmission_file_{NB}").write_text(good_text)
+    sub, = collect(tmp_path, NOTEBOOKS)
+    assert sub.student_id == "download" and sub.problem == (
+        f"not graded: Jane Smith_12345_assignsubmission_file_{NB} is named like a Moodle file of janesmith_12345, but "
+        "it is in download's folder: a file belongs to the folder it is in")
+
+
+def test_own_moodle_name_in_own_folder_long_names_and_non_latin_canvas_names(tmp_path, good_text):
+    """A file re-uploaded under the name Moodle gave it is graded; a 200-letter Moodle name gives a usable id (it
+    was over 200 characters: refused); a Canvas name in another script is a Canvas student (was "can't tell")."""
+    own = tmp_path / "Ben Lee_222_assignsubmission_file_"
+    own.mkdir()
+    (own / f"Ben Lee_222_assignsubmission_file_{NB}").write_text(good_text)
+    long = tmp_path / ("A" * 200 + "_333_assignsubmission_file_")
+    long.mkdir()
+    (long / NB).write_text(good_text)
+    (tmp_path / f"张伟_12346_67892_{NB}").write_text(good_text)
+    subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
+    assert set(subs) == {("benlee_222", NB), ("a" * 64 + "_333", NB), ("张伟_12346", NB)}
+    assert all(s.problem is None for s in subs.values())
