@@ -23,10 +23,11 @@ def notebook_names(folder: Path = SOLUTIONS) -> list[str]:
 
 
 def page_path(out: Path, folder: str, name: str) -> Path:
-    """`out/feedback/<folder>/<name>`, ready to be written: a link where the folder or the page should be (not the
-    grader's: someone put it in OUT) is removed, so that writing never follows it out of OUT."""
+    """`out/feedback/<folder>/<name>`, ready to be written: a link where a student's folder or page should be (not
+    the grader's: someone put it there) is removed, so that writing never follows it elsewhere. (`out/feedback`
+    itself may be a link an instructor made, to a shared folder: it is kept.)"""
     dest = out / "feedback" / folder / name
-    for path in (dest.parent.parent, dest.parent, dest):
+    for path in (dest.parent, dest):
         if path.is_symlink():
             path.unlink()
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -65,7 +65,7 @@ def prune_pages(results: list[Result], out: Path) -> int:
     """Remove the feedback pages under out/feedback that no row links: an earlier run's into the same folder,
     which would contradict these grades if sent (a file renamed since, now refused). How many went."""
     root = out / "feedback"
-    if root.is_symlink() or not root.is_dir():
+    if root.is_symlink() or not root.is_dir():   # a folder an instructor linked elsewhere may hold others' pages
         return 0
     linked = {out / r.feedback for r in results if r.feedback}
     folders = [f for f in root.iterdir() if f.is_dir() and not f.is_symlink()]   # never into a link out of OUT

@@ -106,3 +106,17 @@ def test_links_planted_in_out_are_never_followed(tmp_path):
     _write_notices(rows, [NB], out)
     assert (outside / "folder" / "01_projections.html").read_text() == "someone else's page"
     assert not (out / "feedback" / "ben").is_symlink() and "not graded" in (out / rows[0].feedback).read_text()
+
+
+def test_a_feedback_folder_an_instructor_linked_elsewhere_is_kept_used_and_not_pruned(tmp_path):
+    shared = tmp_path / "shared"
+    (shared / "old").mkdir(parents=True)
+    (shared / "old" / "01_projections.html").write_text("last year's page")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "feedback").symlink_to(shared)
+    rows = [Result("ben", NB, 0.0, 8.0, "invalid notebook: the file is empty", outcome=Outcome.REFUSED)]
+    _write_notices(rows, [NB], out)
+    assert results.prune_pages(rows, out) == 0   # it may hold what other runs wrote there: nothing is removed
+    assert (shared / "old" / "01_projections.html").read_text() == "last year's page"
+    assert (out / "feedback").is_symlink() and (shared / "ben" / "01_projections.html").exists()
