@@ -28,10 +28,10 @@ from pathlib import Path, PurePosixPath
 from .names import looks_like_notebook, normalise, split_version  # noqa: F401 - split_version: public here before
 from .errors import CourseError
 
-CANVAS = re.compile(r"^(?P<name>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
-MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
+CANVAS = re.compile(r"^(?P<name>(?:[^\W_]|-)+?)(?P<late>_LATE)?_(?P<uid>[0-9]+)_(?P<sid>[0-9]+)_(?P<file>.+)$")
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<uid>[0-9]+)_assignsubmission_(?:file|onlinetext)_?$")
 #: a Moodle download without folders ("Download submissions in folders" off): the folder's name, then the file's
-MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$")
+MOODLE_FLAT = re.compile(r"^(?P<name>.+?)_(?P<uid>[0-9]+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$")
 #: a Moodle name's slug is cut to this many characters: the participant id after it keeps ids apart
 MAX_SLUG = 64
 
@@ -118,9 +118,9 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
     top = rels[0].parts[0]
     named = {r: CANVAS.match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2}
     folders = {r.parts[1] for r in rels if len(r.parts) > 2}
-    lms = any(named.values()) or any(MOODLE.match(f) for f in folders)
-    # beside LMS names, a file that is no notebook (an index, Moodle's feedback files) doesn't decide
-    if MOODLE.match(top) or any(not m and (looks_like_notebook(r.name) or not lms) for r, m in named.items()):
+    # every file in it is named by an LMS (Moodle's online-text pages too): a folder with a file of any other name
+    # (a readme) may be one student's, whose files must stay theirs however they named them
+    if MOODLE.match(top) or not all(named.values()):
         return None
     many = len({_lms_student(m) for m in named.values() if m} | folders) >= 2 or any(MOODLE.match(f) for f in folders)
     return top if many else None

@@ -227,19 +227,20 @@ def test_a_newer_file_in_a_plain_folder_of_the_same_id_keeps_the_moodle_identity
     assert sub.identity == {"lms": "moodle", "moodle_participant_id": "12345", "name": "Jane Smith"}
 
 
-def test_a_wrapped_download_with_other_files_is_still_looked_through(tmp_path, good_text):
-    """Found by attacking the intake: one student's online text (or an index.txt) beside the notebooks of a flat
-    download in one folder made the whole class student `dl`, every notebook refused."""
+def test_a_wrapped_download_with_online_text_is_still_looked_through(tmp_path, good_text):
+    """Found by attacking the intake: one student's online text beside the notebooks of a flat Moodle download in
+    one folder made the whole class student `dl`, every notebook refused. A folder with a file of another name
+    (a readme) is not looked through: it may be one student's, who named her files like other students'."""
     dl = tmp_path / "dl"
     dl.mkdir()
     (dl / f"Jane Smith_12345_assignsubmission_file_{NB}").write_text(good_text)
     (dl / f"Ben Lee_222_assignsubmission_file_{NB}").write_text(good_text)
     (dl / "Ben Lee_222_assignsubmission_onlinetext_onlinetext.html").write_text("<p>my notes</p>")
-    (dl / "index.txt").write_text("downloaded today")
     subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
     assert subs[("janesmith_12345", NB)].problem is None and subs[("benlee_222", NB)].problem is None
     assert "not a notebook" in subs[("benlee_222", "onlinetext.html")].problem   # Ben's row, not "?"'s
-    assert ("?", "index.txt") in subs
+    (dl / "readme.txt").write_text("amy's notes")
+    assert {s.student_id for s in collect(tmp_path, NOTEBOOKS)} == {"dl"}
 
 
 def test_a_wrapping_folder_of_one_moodle_student_says_whose_the_file_looks(tmp_path, good_text):
@@ -266,3 +267,9 @@ def test_own_moodle_name_in_own_folder_long_names_and_non_latin_canvas_names(tmp
     subs = {(s.student_id, s.notebook): s for s in collect(tmp_path, NOTEBOOKS)}
     assert set(subs) == {("benlee_222", NB), ("a" * 64 + "_333", NB), ("张伟_12346", NB)}
     assert all(s.problem is None for s in subs.values())
+
+
+def test_lms_ids_are_ascii_digits():
+    """An id in other digits (`١١١١١`) is no Canvas id Canvas would match: not read as one."""
+    found = lms.identify(PurePosixPath(f"dan_\u0661\u0661\u0661_1_{NB}"), NOTEBOOKS)
+    assert found.student_id == "?" and not found.identity
