@@ -97,9 +97,6 @@ def read_notebook(path: Path, limit: int | None = None, notes: list[str] | None 
                          "you don't need and hand it in again")
     stripped, versioned = (0, False) if v3 else (drop_odd_tags(data), fix_version(data))
     broken = not v3 and drop_broken_outputs(data)
-    if data.get("nbformat") == 4 and isinstance(data.get("nbformat_minor"), int) and data["nbformat_minor"] < 5 \
-            and any(isinstance(c, dict) and "id" in c for c in data["cells"]):
-        data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5
     try:
         with warnings.catch_warnings(record=True) as said:   # nbformat's warnings become the row's flags
             warnings.simplefilter("always", DuplicateCellId)

@@ -100,7 +100,13 @@ def canvas_identity(m: re.Match) -> dict[str, str]:
 def identity_of(folder: str) -> dict[str, str]:
     """A Moodle folder's student: the participant id (the grading worksheet's "Participant N") and full name."""
     moodle = MOODLE.match(folder)
-    return {"lms": "moodle", "moodle_participant_id": moodle["uid"], "name": moodle["name"]} if moodle else {}
+    return moodle_identity(moodle) if moodle else {}
+
+
+def moodle_identity(m: re.Match) -> dict[str, str]:
+    """A Moodle folder or file name's student: the participant id (the grading worksheet's "Participant N") and
+    the full name."""
+    return {"lms": "moodle", "moodle_participant_id": m["uid"], "name": m["name"]}
 
 
 def owner_of(folder: str) -> str:
@@ -133,7 +139,7 @@ def identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None =
     if id_regex is None and len(rel.parts) == 1 and (canvas := CANVAS.match(rel.name)):
         found.identity = canvas_identity(canvas)
     elif id_regex is None and len(rel.parts) == 1 and (flat := MOODLE_FLAT.match(rel.name)):
-        found.identity = {"lms": "moodle", "moodle_participant_id": flat["uid"], "name": flat["name"]}
+        found.identity = moodle_identity(flat)
     elif id_regex is None and len(rel.parts) > 1:
         found.identity = identity_of(rel.parts[0])
     return found

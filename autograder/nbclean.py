@@ -21,7 +21,8 @@ MAX_FIELD_CHECKS = 2_000
 def fix_version(data: dict) -> bool:
     """Format-4 notebooks (a list of cells) whose version fields are missing or not whole numbers
     (`"nbformat_minor": "5"`: a tool's doing; Jupyter can't open them either) get the numbers format 4 has, and
-    notebook metadata that is missing or not an object becomes {}; in place, on the raw JSON. True if any was."""
+    notebook metadata that is missing or not an object becomes {}; in place, on the raw JSON. True if any was. A 4.4
+    notebook with cell ids is read as 4.5 (an editor's ordinary slip, not said)."""
     major = data.get("nbformat")
     if not isinstance(data.get("cells"), list) or (isinstance(major, (int, float)) and not isinstance(major, bool)
                                                    and major != 4):
@@ -38,18 +39,18 @@ def fix_version(data: dict) -> bool:
         changed = True
     if not isinstance(data.get("metadata"), dict):
         data["metadata"], changed = {}, True
+    if data["nbformat_minor"] < 5 and has_ids:
+        data["nbformat_minor"] = 5   # cell ids came with 4.5: an editor that writes them wrote 4.5 (not said)
     return changed
 
 
 def drop_broken_outputs(data: dict) -> bool:
     """In the raw JSON, before nbformat reads it (it fails on them with an AttributeError): a code cell's outputs
-    that are not a list of objects become [], a markdown cell's attachments that are not objects go, and a cell
-    without metadata gets {}. True if outputs or attachments went (grading runs the notebook again)."""
+    that are not a list of objects become [], a markdown cell's attachments that are not objects go. True if outputs or attachments went (grading runs the notebook again)."""
     changed = False
     for cell in data["cells"] if isinstance(data["cells"], list) else []:
         if not isinstance(cell, dict):
             continue
-        cell.setdefault("metadata", {})
         outputs, attachments = cell.get("outputs"), cell.get("attachments")
         if outputs is not None and not (isinstance(outputs, list) and all(isinstance(o, dict) for o in outputs)):
             cell["outputs"], changed = [], True
@@ -78,10 +79,10 @@ def drop_what_grading_replaces(nb: nbformat.NotebookNode) -> bool:
 def drop_odd_tags(data: dict) -> int:
     """Remove cell tags that are not a list of strings, in the raw JSON: the format wants them unique, and checking
     that compares every pair when they can't be sorted (1,000 tags that are dicts: 30 s, 2,000: 2 minutes). Cell
-    metadata that is not an object (null, a list) becomes an empty one."""
+    metadata that is not an object (null, a list) becomes an empty one, and so does missing metadata (not counted)."""
     dropped = 0
     for cell in data["cells"] if isinstance(data["cells"], list) else []:
-        if isinstance(cell, dict) and not isinstance(cell.get("metadata", {}), dict):
+        if isinstance(cell, dict) and not isinstance(cell.setdefault("metadata", {}), dict):
             cell["metadata"] = {}
             dropped += 1
         meta = cell.get("metadata") if isinstance(cell, dict) else None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .names import safe_id, valid_id
 from .outcome import Outcome, Result
-from .paths import page_path
+from .results import page_path
 
 #: what the learner reads first, and what they can do, by outcome (the row's status follows, as details)
 WHY = {

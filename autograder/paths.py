@@ -21,14 +21,3 @@ def notebook_names(folder: Path = SOLUTIONS) -> list[str]:
     """File names of the course notebooks in `folder`, in course order (01_..., 02_...)."""
     return sorted(p.name for p in folder.glob("*.ipynb"))
 
-
-def page_path(out: Path, folder: str, name: str) -> Path:
-    """`out/feedback/<folder>/<name>`, ready to be written: a link where a student's folder or page should be (not
-    the grader's: someone put it there) is removed, so that writing never follows it elsewhere. (`out/feedback`
-    itself may be a link an instructor made, to a shared folder: it is kept.)"""
-    dest = out / "feedback" / folder / name
-    for path in (dest.parent, dest):
-        if path.is_symlink():
-            path.unlink()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    return dest

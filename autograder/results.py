@@ -61,6 +61,18 @@ def table(results: list[Result], width: int = 100) -> str:
     return "\n".join(lines)
 
 
+def page_path(out: Path, folder: str, name: str) -> Path:
+    """`out/feedback/<folder>/<name>`, ready to be written: a link where a student's folder or page should be (not
+    the grader's: someone put it there) is removed, so that writing never follows it elsewhere. (`out/feedback`
+    itself may be a link an instructor made, to a shared folder: it is kept.)"""
+    dest = out / "feedback" / folder / name
+    for path in (dest.parent, dest):
+        if path.is_symlink():
+            path.unlink()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
 def prune_pages(results: list[Result], out: Path) -> int:
     """Remove the feedback pages under out/feedback that no row links: an earlier run's into the same folder,
     which would contradict these grades if sent (a file renamed since, now refused). How many went."""

@@ -13,7 +13,8 @@ from .feedback import FeedbackWriter
 from .intake import Submission, safe_id
 from .nbcourse import NbgraderCourse
 from .outcome import NOT_RUN, STOPPED, Outcome, Result, cell_label, error_line, verdicts
-from .paths import ASSIGNMENT, page_path
+from .paths import ASSIGNMENT
+from .results import page_path
 
 LOG = logs.LOG.getChild("grading")
 
