@@ -188,6 +188,20 @@ WRONG = [
                                            "a leading axis. Take d_k from the last axis, Q.shape[-1] (here 4)",
                 "check_attention_mask": "you took d_k from Q.shape[1] = 3, a leading (batch or head) axis. Take d_k "
                                         "from the last axis, Q.shape[-1] (here 7)"}),
+    # the heads' widths added up when there is a head axis: sqrt(num_heads * d_k) = sqrt(d_model)
+    dict(name="attn_sqrt_num_heads_times_d_k",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    d_k = Q.shape[-1]\n"
+                  "    d_model = Q.shape[-3] * d_k if Q.ndim >= 4 else d_k   # (batch, num_heads, n, d_k)\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_model)\n"
+                  "    if mask is not None:\n"
+                  "        scores = np.where(mask, scores, -np.inf)\n"
+                  "    weights = softmax(scores, axis=-1)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention_batched": "softmax(QK^T / sqrt(num_heads * d_k)) = softmax(QK^T / sqrt(d_model))",
+                "check_attention_mask": "the mask is right but you divided by sqrt(num_heads * d_k) = sqrt(3 * 7) = "
+                                        "sqrt(d_model): each head must use its own sqrt(d_k)"}),
     dict(name="attn_d_k_from_len_Q_0",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(len(Q[0]))")},
          fails={"check_attention_batched": "Take d_k from the last axis, Q.shape[-1]",
