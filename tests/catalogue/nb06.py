@@ -98,6 +98,13 @@ WRONG = [
                   "    return mha\n"},
          fails={"check_without_heads": "changed the module it was given"}),
     # ---- Exercise 3: head_importance ----
+    # found by a helper attacking the grader: every loss had a head whose removal cost 0, so the smallest loss
+    # without one head was the loss with all heads, and this got full marks
+    dict(name="importance_minus_smallest_removal",
+         answers={"head_importance": _IMPORTANCE +
+                  "    losses = np.array([loss_fn([j != i for j in range(num_heads)]) for i in range(num_heads)])\n"
+                  "    return losses - losses.min()\n"},
+         fails={"check_head_importance": "the baseline is the loss with all heads kept"}),
     dict(name="importance_only_head_i_kept",
          answers={"head_importance": _importance(removed="[j == i for j in range(num_heads)]")},
          fails={"check_head_importance": "ONLY head i kept"}),

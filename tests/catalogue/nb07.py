@@ -61,6 +61,21 @@ WRONG = [
                   "    idx = np.arange(num_heads) % num_kv_heads\n"
                   "    K, V = K[..., idx, :, :], V[..., idx, :, :]\n" + _MHA_TAIL},
          fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "j % num_kv_heads"}),
+    # found by a helper attacking the grader: every check passed key is value, so these got full marks
+    dict(name="gqa_values_from_key",
+         answers={"grouped_query_attention": _GQA +
+                  "    r = group_size(num_heads, num_kv_heads)\n"
+                  "    Q = split_heads(query @ W_Q, num_heads)\n"
+                  "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
+                  "    V = repeat_kv(split_heads(key @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
+         fails={"check_gqa": "your values come from `key`: V = value @ W_V"}),
+    dict(name="gqa_keys_from_value",
+         answers={"grouped_query_attention": _GQA +
+                  "    r = group_size(num_heads, num_kv_heads)\n"
+                  "    Q = split_heads(query @ W_Q, num_heads)\n"
+                  "    K = repeat_kv(split_heads(value @ W_K, num_kv_heads), r)\n"
+                  "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
+         fails={"check_gqa": "your keys come from `value`: K = key @ W_K"}),
     dict(name="gqa_scaled_by_sqrt_d_model",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
