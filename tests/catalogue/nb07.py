@@ -20,6 +20,15 @@ _ATTEND = ("    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
            "        mask = np.expand_dims(mask, -3)\n"
            "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n")
 
+
+def _kv_from(k_input, v_input):
+    """A GQA whose keys and values are projected from the inputs named (the right one: "key", "value")."""
+    return (_GQA + "    r = group_size(num_heads, num_kv_heads)\n"
+            "    Q = split_heads(query @ W_Q, num_heads)\n"
+            f"    K = repeat_kv(split_heads({k_input} @ W_K, num_kv_heads), r)\n"
+            f"    V = repeat_kv(split_heads({v_input} @ W_V, num_kv_heads), r)\n" + _MHA_TAIL)
+
+
 WRONG = [
     dict(name="group_size_no_divisibility_check",
          answers={"group_size": _GROUP + "    return num_heads // num_kv_heads\n"},
@@ -62,19 +71,9 @@ WRONG = [
                   "    K, V = K[..., idx, :, :], V[..., idx, :, :]\n" + _MHA_TAIL},
          fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "j % num_kv_heads"}),
     # found by a helper attacking the grader: every check passed key is value, so these got full marks
-    dict(name="gqa_values_from_key",
-         answers={"grouped_query_attention": _GQA +
-                  "    r = group_size(num_heads, num_kv_heads)\n"
-                  "    Q = split_heads(query @ W_Q, num_heads)\n"
-                  "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
-                  "    V = repeat_kv(split_heads(key @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
+    dict(name="gqa_values_from_key", answers={"grouped_query_attention": _kv_from("key", "key")},
          fails={"check_gqa": "your values come from `key`: V = value @ W_V"}),
-    dict(name="gqa_keys_from_value",
-         answers={"grouped_query_attention": _GQA +
-                  "    r = group_size(num_heads, num_kv_heads)\n"
-                  "    Q = split_heads(query @ W_Q, num_heads)\n"
-                  "    K = repeat_kv(split_heads(value @ W_K, num_kv_heads), r)\n"
-                  "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
+    dict(name="gqa_keys_from_value", answers={"grouped_query_attention": _kv_from("value", "value")},
          fails={"check_gqa": "your keys come from `value`: K = key @ W_K"}),
     dict(name="gqa_scaled_by_sqrt_d_model",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
