@@ -227,16 +227,17 @@ def _one_id_per_lms_person(found: list[lms.Found]) -> None:
     """The files of one Canvas user id (or Moodle participant id) under two names (`parkann_555_...` and
     `parkanne_555_...`: a name changed between two downloads) are one student's: the id of the first name in
     sort order, said in the flags. Else they were two rows, and the LMS export two lines of one person."""
+    def person(f: lms.Found) -> str:
+        return f.identity.get("canvas_user_id") or f.identity.get("moodle_participant_id") or ""
+
     ids: dict[tuple[str, str], set[str]] = {}
     for f in found:
-        person = f.identity.get("canvas_user_id") or f.identity.get("moodle_participant_id")
-        if person:
-            ids.setdefault((f.identity["lms"], person), set()).add(f.student_id)
+        if person(f):
+            ids.setdefault((f.identity["lms"], person(f)), set()).add(f.student_id)
     for f in found:
-        person = f.identity.get("canvas_user_id") or f.identity.get("moodle_participant_id")
-        names = sorted(ids.get((f.identity.get("lms", ""), person or ""), ()))
+        names = sorted(ids.get((f.identity.get("lms", ""), person(f)), ()))
         if len(names) > 1 and f.student_id != names[0]:
-            f.notes = [*f.notes, f"{f.identity['lms'].title()} id {person} is named both {' and '.join(names)}: "
+            f.notes = [*f.notes, f"{f.identity['lms'].title()} id {person(f)} is named both {' and '.join(names)}: "
                                  f"graded as {names[0]}"]
             f.student_id = names[0]
 
