@@ -17,8 +17,8 @@ import threading
 from multiprocessing import util
 from typing import Iterable
 
-#: The grader, and (warm.py) what every worker's first notebook would import otherwise.
-PRELOAD = ["autograder.grading", "autograder.checklevel", "autograder.warm"]
+#: warm.py imports the grader, and what every worker's first notebook would import otherwise.
+PRELOAD = ["autograder.warm"]
 #: the modules the graded notebooks import, comma-separated, for warm.py in the forkserver
 WARM_ENV = "MHA_GRADER_WARM"
 

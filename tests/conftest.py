@@ -7,6 +7,7 @@ import os
 # kernel they start (the grader keeps a caller's OMP_NUM_THREADS; test_forkserver.py tests the share it picks)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import gc  # noqa: E402
 import subprocess  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor
 import sys
@@ -17,6 +18,8 @@ import pytest
 
 from autograder import checklevel, grading, samples
 from autograder.paths import COURSE, notebook_names
+
+gc.freeze()   # as `python -m autograder` does: pytest and the imported grader live as long as the process
 
 CATALOGUE_DIR = Path(__file__).parent / "catalogue"
 NOTEBOOKS = notebook_names(COURSE)

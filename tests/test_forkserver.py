@@ -38,7 +38,10 @@ SEQUENCE = {   # graded in this order by one worker
                         "assert not hasattr(numpy, 'leaked_by'), \"the previous student's numpy is here\"\n"
                         "alive = [p for p in os.listdir('/proc') if p.isdigit()\n"
                         "         and open(f'/proc/{p}/cmdline', 'rb').read().startswith(b'sleep')]\n"
-                        "assert not alive, f'a process of the previous student is alive: {alive}'\n" + RANDOM + CORRECT),
+                        "assert not alive, f'a process of the previous student is alive: {alive}'\n"
+                        # the template pauses and freezes its garbage collector while it imports: not the kernel's
+                        "import gc\nassert gc.isenabled() and gc.get_threshold() == (700, 10, 10), 'gc is off'\n"
+                        + RANDOM + CORRECT),
     "c_kills_template": "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(5)\n" + CORRECT,
     "d_after_kill": CORRECT,
     "e_stops_template": "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n" + CORRECT,
