@@ -75,6 +75,10 @@ WRONG = [
          fails={"check_gqa": "your values come from `key`: V = value @ W_V"}),
     dict(name="gqa_keys_from_value", answers={"grouped_query_attention": _kv_from("value", "value")},
          fails={"check_gqa": "your keys come from `value`: K = key @ W_K"}),
+    # the visible checks pass query as key and value too: the hidden ones name it in both cells (not the mask's axis)
+    dict(name="gqa_keys_from_query", answers={"grouped_query_attention": _kv_from("query", "query")},
+         fails={"check_gqa": "your keys come from `query`. K = key @ W_K",
+                "check_gqa_masked": "Your keys come from `query`: with 3 queries and 6 keys"}),
     dict(name="gqa_scaled_by_sqrt_d_model",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
