@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import os
 import symtable
 import tempfile
@@ -42,13 +43,15 @@ def _meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def _names(source: str) -> tuple[set[str], set[str]]:
-    """(globals the code reads but doesn't bind, names it binds at top level) of one cell's source."""
+@functools.lru_cache(maxsize=4096)
+def _names(source: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(globals the code reads but doesn't bind, names it binds at top level) of one cell's source (the catalogue
+    asks this of the same cells hundreds of times)."""
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         top = symtable.symtable("\n".join(lines), "<cell>", "exec")
     except SyntaxError:
-        return set(), set()
+        return frozenset(), frozenset()
     bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
     read, tables = set(), [top]
     while tables:
@@ -57,7 +60,7 @@ def _names(source: str) -> tuple[set[str], set[str]]:
         for sym in table.get_symbols():
             if sym.is_referenced() and (table is top or sym.is_global()):
                 read.add(sym.get_name())
-    return read - bound - set(dir(builtins)), bound
+    return frozenset(read - bound - set(dir(builtins))), frozenset(bound)
 
 
 def _runs_in_kernel(cell) -> bool:

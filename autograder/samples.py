@@ -4,7 +4,9 @@ Used by the demo (`python -m autograder demo`), the wrong-answer catalogue and t
 """
 from __future__ import annotations
 
+import copy
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -15,9 +17,23 @@ from .errors import CourseError
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
+def _read(path: Path, copied: bool = True) -> nbformat.NotebookNode:
+    """The notebook at `path`, read and validated once while the file stays the same (the tests and the catalogue
+    build a few thousand submissions from the same eight notebooks): a copy of its own, unless not `copied`
+    (then the caller must not change it)."""
+    stat = path.stat()
+    nb = _parsed(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    return copy.deepcopy(nb) if copied else nb
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: Path, mtime_ns: int, size: int) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
 def reference_answers(notebook: str, solutions: Path = SOLUTIONS) -> dict[str, str]:
     """{solution grade_id: the cell as a learner who got it right would leave it} for one notebook."""
-    nb = nbformat.read(solutions / notebook, as_version=4)
+    nb = _read(solutions / notebook, copied=False)
     answers = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -39,7 +55,7 @@ def fill(notebook: str, answers: dict[str, str] | None = None, blank: bool = Fal
         raise KeyError(f"{notebook} has no exercise cell(s) {sorted(unknown)}")
     if not blank:
         answers = {**reference_answers(notebook, solutions), **answers}
-    nb = nbformat.read(course / notebook, as_version=4)
+    nb = _read(course / notebook)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:
