@@ -41,6 +41,9 @@ SEQUENCE = {   # graded in this order by one worker
                         "assert not alive, f'a process of the previous student is alive: {alive}'\n"
                         # the template pauses and freezes its garbage collector while it imports: not the kernel's
                         "import gc\nassert gc.isenabled() and gc.get_threshold() == (700, 10, 10), 'gc is off'\n"
+                        # nor its way of waking when a kernel ends (a SIGCHLD handler writing to a pipe)
+                        "import signal\nassert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL, 'SIGCHLD'\n"
+                        "assert signal.set_wakeup_fd(-1) == -1, 'a wakeup fd is set'\n"
                         + RANDOM + CORRECT),
     "c_kills_template": "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(5)\n" + CORRECT,
     "d_after_kill": CORRECT,
