@@ -86,6 +86,21 @@ WRONG = [
                   "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
                   "    return x + block.ffn(block.ln1(x))\n"},
          fails={"check_block_values": "should read block.ln2(x)"}),
+    # found by a helper attacking the grader: the values were compared at the last position only, so these got 16/16
+    dict(name="block_last_query_only",   # "only the last position predicts, so only the last query attends"
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    attn_last = block.attn(h[..., -1:, :], h, h)[0]\n"
+                  "    x = torch.cat([x[..., :-1, :], x[..., -1:, :] + attn_last], dim=-2)\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_values": "your block is right at the last position only"}),
+    dict(name="block_identity_but_the_last_position",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD +
+                  "    right = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    right = right + block.ffn(block.ln2(right))\n"
+                  "    out = x.clone()\n"
+                  "    out[..., -1, :] = right[..., -1, :]\n"
+                  "    return out\n"},
+         fails={"check_block_values": "your block is right at the last position only"}),
     # ---- Exercise 3: lm_loss ----
     dict(name="loss_targets_not_shifted",
          answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
@@ -216,6 +231,12 @@ CORRECT = [
                   "    y = x + a\n"
                   "    f = block.ffn(block.ln2(y))\n"
                   "    return y + f\n"}),
+    dict(name="block_loop_over_positions",   # query t attends to keys 0..t: the causal mask without a mask
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    rows = [block.attn(h[..., t:t + 1, :], h[..., :t + 1, :], h[..., :t + 1, :])[0]\n"
+                  "            for t in range(x.shape[-2])]\n"
+                  "    x = x + torch.cat(rows, dim=-2)\n"
+                  "    return x + block.ffn(block.ln2(x))\n"}),
     dict(name="loss_log_softmax_gather",
          answers={"lm_loss": _LOSS + "    logp = logits[:, :-1].log_softmax(dim=-1)\n"
                   "    picked = logp.gather(-1, tokens[:, 1:, None]).squeeze(-1)\n"
