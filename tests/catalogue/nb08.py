@@ -218,6 +218,12 @@ WRONG = [
          answers={"count_parameters": _COUNT + _COUNT_PARTS +
                   "    return emb + attn + norms + ffn + head\n"},
          fails={"check_count_parameters": "multiply the per-block parameters by num_layers"}),
+    # found by a helper attacking the grader: the exercise says not to build the model; every check built one too
+    dict(name="count_builds_the_model",
+         answers={"count_parameters": _COUNT +
+                  "    model = CharLM(vocab_size, context, d_model, num_heads, num_layers, d_ff, num_kv_heads)\n"
+                  "    return sum(p.numel() for p in model.parameters())\n"},
+         fails={"check_count_parameters": "without building the model"}),
 ]
 
 CORRECT = [
