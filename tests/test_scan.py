@@ -85,3 +85,22 @@ def test_no_correct_or_blank_notebook_is_flagged(batch):
             flagged[(case["name"], cat["NOTEBOOK"])] = scan.scan_notebook(samples.fill(cat["NOTEBOOK"], case["answers"]),
                                                                           released)
     assert len(flagged) > 50 and not {k: v for k, v in flagged.items() if v}, {k: v for k, v in flagged.items() if v}
+
+
+@pytest.mark.parametrize("answer, flag", [
+    ("    return F.layer_norm(x, x.shape[-1:], gamma, beta, eps=eps)\n", "calls F.layer_norm"),
+    ("    return torch.nn.functional.layer_norm(x, x.shape[-1:], gamma, beta, eps)\n",
+     "calls torch.nn.functional.layer_norm"),
+    ("    from torch.nn.functional import layer_norm as ln\n    return ln(x, x.shape[-1:], gamma, beta, eps)\n",
+     "calls torch.nn.functional.layer_norm"),
+    ("    norm = nn.LayerNorm(x.shape[-1], eps=eps)\n    return norm(x) * gamma + beta\n", "calls nn.LayerNorm"),
+])
+def test_an_exercise_answered_with_the_library_function_it_replaces_is_flagged(answer, flag):
+    """Found by a helper attacking the grader: notebook 08's layer_norm that calls F.layer_norm (the exercise says
+    not to) is right to the last bit, so it keeps its points; the flag tells the instructor."""
+    name = "08_transformer_capstone.ipynb"
+    released = scan.released_sources(samples.COURSE / name)
+    head = "def layer_norm(x, gamma, beta, eps=1e-5):\n"
+    assert scan.scan_notebook(samples.fill(name, {"layer_norm": head + answer}), released) == [
+        f"layer_norm: {flag} (the exercise asks for its own code)"]
+
