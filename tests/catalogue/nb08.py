@@ -184,6 +184,16 @@ WRONG = [
                   "    w = (q @ K_all.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
                   "    return w @ V_all, (K, V)\n"},
          fails={"check_kv_cache_gqa": "tiled"}),
+    # found by a helper attacking the grader: axes counted from the front, right for (batch, h, 1, d_k) only (16/16)
+    dict(name="kv_cache_axes_from_the_front",
+         answers={"cached_attention": _KV +
+                  "    if cache is None:\n        K, V = k_new, v_new\n"
+                  "    else:\n        K, V = torch.cat([cache[0], k_new], 2), torch.cat([cache[1], v_new], 2)\n"
+                  "    r = q.shape[1] // K.shape[1]\n"
+                  "    Ka, Va = K.repeat_interleave(r, dim=1), V.repeat_interleave(r, dim=1)\n"
+                  "    w = (q @ Ka.transpose(2, 3) / math.sqrt(q.shape[3])).softmax(3)\n"
+                  "    return w @ Va, (K, V)\n"},
+         fails={"check_kv_cache": "Your code may assume a batch axis: count the axes from the end"}),
     dict(name="kv_cache_no_repeat",
          answers={"cached_attention": _KV + _KV_APPEND +
                   "    w = (q @ K.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
