@@ -101,7 +101,7 @@ def scan_code(tree: ast.AST) -> list[str]:
     return found
 
 
-def library_calls(tree: ast.AST, names: set[str]) -> list[str]:
+def _library_calls(tree: ast.AST, names: set[str]) -> list[str]:
     """`F.layer_norm` for each call of a library's function named in `names` (`torch.nn.functional.layer_norm(...)`,
     `nn.LayerNorm(...)`), or import of one (`from torch.nn.functional import layer_norm`)."""
     found = []
@@ -148,7 +148,7 @@ def scan_notebook(nb: nbformat.NotebookNode, released: Iterable[str] = ()) -> li
             tree = ast.parse(_python(source))
             found = [f"{label}: {finding}" for finding in scan_code(tree)]
             found += [f"{label}: calls {name} (the exercise asks for its own code)"
-                      for name in library_calls(tree, REPLACED.get(label, set()))]
+                      for name in _library_calls(tree, REPLACED.get(label, set()))]
         except SyntaxError:
             continue
         except (RecursionError, MemoryError):   # `1+1+...` 100,000 terms: the parser gives up, so does the scan

@@ -3,8 +3,9 @@ workers.py), before it forks any: what every worker would otherwise import on it
 
 That is the grader itself, the gradebook's SQLite dialect, ipykernel's kernel spec, and the modules that the
 graded notebooks import, named in the environment variable `workers.WARM_ENV` by `workers.context` (a worker's
-checker runs the notebooks' locked cells, so `import torch` is a second in every worker otherwise). Each import may fail, with
-any exception: the worker then imports it itself, or reports what went wrong, as it would without this.
+checker runs the notebooks' locked cells, so `import torch` is a second in every worker otherwise). Each import
+may fail, with any exception: the worker then imports it itself, or reports what went wrong, as it would without
+this.
 (multiprocessing's own preloading survives only an ImportError: an `OSError` of a broken install would
 stop the forkserver, and with it every worker.)
 
