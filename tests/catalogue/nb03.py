@@ -136,8 +136,46 @@ WRONG = [
                                    "    for j in range(num_heads):\n"
                                    "        H[..., j, :, :] = out[..., j * d_k:(j + 1) * d_k]\n"
                                    "    return out\n"},
-         fails={"check_combine_heads_batched": "every sentence should be combined exactly like the same sentence",
-                "check_combine_heads": "combine_heads should undo split_heads"}),
+         fails={"check_combine_heads_batched": "should give X back for every sentence of a batch",
+                "check_combine_heads": "changed its input H"}),
+    # found by a helper attacking the grader (2026-12-04); each got full marks
+    dict(name="recover_zeroes_the_heads_before_it",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    out = concat[..., i * d_k:(i + 1) * d_k]\n"
+                                  "    concat[..., :i * d_k] = 0\n"
+                                  "    return out\n"},
+         fails={"check_recover_head": "changed its input concat"}),
+    dict(name="recover_refuses_one_column_heads",
+         answers={"recover_head": _RECOVER + "    d_model = concat.shape[-1]\n"
+                                  "    if d_model % num_heads != 0 or num_heads >= d_model:\n"
+                                  "        raise ValueError('bad number of heads')\n"
+                                  "    d_k = d_model // num_heads\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "num_heads = d_model is allowed"}),
+    dict(name="combine_up_to_two_batch_axes",
+         answers={"combine_heads": _COMBINE + "    if H.ndim == 3:\n"
+                                   "        h, n, d = H.shape\n"
+                                   "        return H.transpose(1, 0, 2).reshape(n, h * d)\n"
+                                   "    if H.ndim == 4:\n"
+                                   "        b, h, n, d = H.shape\n"
+                                   "        return H.transpose(0, 2, 1, 3).reshape(b, n, h * d)\n"
+                                   "    b, c, h, n, d = H.shape\n"
+                                   "    return H.transpose(0, 1, 3, 2, 4).reshape(b, c, n, h * d)\n"},
+         fails={"check_combine_heads_batched": "(3 batch axes) raised ValueError"}),
+    dict(name="combine_float32",
+         answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
+                                   "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).astype(np.float32)\n"},
+         fails={"check_combine_heads": "keeps H's dtype"}),
+    dict(name="combine_returns_a_list",
+         answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
+                                   "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).tolist()\n"},
+         fails={"check_combine_heads": "returned a list, not a NumPy array"}),
+    dict(name="combine_zeroes_its_input",
+         answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
+                                   "    out = np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).copy()\n"
+                                   "    H *= 0\n"
+                                   "    return out\n"},
+         fails={"check_combine_heads": "changed its input H"}),
     # ---- combine_heads ----
 ]
 
@@ -155,6 +193,12 @@ CORRECT = [
     dict(name="combine_moveaxis",
          answers={"combine_heads": _COMBINE + "    n = H.shape[-2]\n"
                                    "    return np.moveaxis(H, -3, -2).reshape(*H.shape[:-3], n, -1)\n"}),
+    dict(name="combine_masked_array",
+         answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
+                                   "    return np.ma.masked_array(np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k))\n"}),
+    dict(name="recover_copy_of_the_band",
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k].copy()\n"}),
     dict(name="combine_torch_then_numpy",
          answers={"combine_heads": "import torch\n\n" + _COMBINE
                                    + "    return torch.as_tensor(H).transpose(-3, -2).flatten(-2).numpy()\n"}),
