@@ -65,7 +65,7 @@ class _LearnerPeer(Peer):
         import traceback
         frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename != FILENAME]
         text = "".join(traceback.format_list(frames)[-12:])
-        return [type(err).__name__, str(err)[:MAX_TRACE], text[-MAX_TRACE:]]
+        return error_info(err, text[-MAX_TRACE:])
 
     def handle(self, op, args):
         if op == "get":

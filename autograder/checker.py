@@ -146,8 +146,8 @@ def _record_init(ns: dict) -> None:
 
 
 def _copy_back(sent, after, depth: int = 0) -> None:
-    """Arrays and tensors a learner function changed in place change here too (same shape and dtype only),
-    so that "your function changed its input" is still seen."""
+    """Arrays and tensors a learner function changed in place change here too (the same dtype and number of
+    elements; a changed shape too), so that "your function changed its input" is still seen."""
     if depth > 3:
         return
     if type(sent) in (list, tuple) and type(after) in (list, tuple) and len(sent) == len(after):
@@ -157,13 +157,22 @@ def _copy_back(sent, after, depth: int = 0) -> None:
         for key in sent.keys() & after.keys():
             _copy_back(sent[key], after[key], depth + 1)
     elif type(sent).__name__ == "ndarray" and type(after) is type(sent):
+        if sent.shape != after.shape and sent.size == after.size and sent.flags.writeable:
+            try:
+                sent.shape = after.shape   # the learner's code reshaped it in place (`X.shape = ...`)
+            except AttributeError:         # a view that can't take that shape in place: left as it was
+                return
         if sent.shape == after.shape and sent.dtype == after.dtype and sent.flags.writeable:
             sent[...] = after
     elif type(sent).__name__ in ("Tensor", "Parameter") and hasattr(after, "shape"):
         import torch
-        if isinstance(after, torch.Tensor) and sent.shape == after.shape and sent.dtype == after.dtype:
-            with torch.no_grad():
-                sent.copy_(after.to(sent.device))
+        if isinstance(after, torch.Tensor) and sent.dtype == after.dtype and sent.numel() == after.numel():
+            # (a leaf that requires grad can't be reshaped in place: RuntimeError, and it stays as it was)
+            with contextlib.suppress(RuntimeError), torch.no_grad():
+                if sent.shape == after.shape:
+                    sent.copy_(after.to(sent.device))
+                else:   # reshaped in place (`x.unsqueeze_(0)`, `x.t_()`): reshaped here too
+                    sent.set_(after.to(sent.device).clone())
 
 
 class TrustedPeer(rpc.Peer):

@@ -77,6 +77,28 @@ class Remote:
         return True
 
 
+def error_info(err, trace=""):
+    """[type name, message, traceback text, nearest built-in exception type] of an error to send. The last
+    lets the other side rebuild a learner's `class HeadSizeError(ValueError)` as a ValueError (it is one); a
+    message whose `__str__` raises is described instead of breaking the connection."""
+    import builtins
+    try:
+        message = str(err)[:MAX_TRACE]
+    except BaseException:  # noqa: BLE001 - a learner's exception whose __str__ raises
+        message = f"(its message could not be read: {type(err).__name__}.__str__ raised an error)"
+    base = ""
+    try:
+        for cls in type(err).__mro__:
+            if cls is Exception or cls is BaseException:
+                break
+            if getattr(builtins, cls.__name__, None) is cls:
+                base = cls.__name__
+                break
+    except BaseException:  # noqa: BLE001 - a class that hides its bases: no base
+        base = ""
+    return [type(err).__name__, message, trace, base]
+
+
 def _w():
     return vars(wire) if wire is not None else globals()
 
@@ -183,13 +205,20 @@ class Peer:
         """Hook: the trusted side copies that back into its own objects (checker.py)."""
 
     def error_from(self, info):
-        """The other side's exception, rebuilt as one of ours: a built-in type keeps its type."""
+        """The other side's exception, rebuilt as one of ours: a built-in type keeps its type, and another type
+        keeps its name and becomes a subclass of the nearest built-in type it was one of (error_info)."""
         import builtins
-        name, message, trace = (info + ["", "", ""])[:3] if type(info) is list else ("Error", repr(info), "")
+        name, message, trace, base = (info + ["", "", "", ""])[:4] if type(info) is list else ("Error", repr(info), "", "")
         name = str(name) if str(name).isidentifier() else "Error"
         cls = getattr(builtins, name, None)
         if not (isinstance(cls, type) and issubclass(cls, Exception)) or cls is Exception:
-            cls = type(name, (RemoteCallError,), {})
+            parent = getattr(builtins, str(base), None) if str(base).isidentifier() else None
+            if not (isinstance(parent, type) and issubclass(parent, Exception)) or parent is Exception:
+                parent = None
+            try:
+                cls = type(name, (parent, RemoteCallError) if parent else (RemoteCallError,), {})
+            except TypeError:   # bases whose layouts can't be combined
+                cls = type(name, (RemoteCallError,), {})
         try:
             err = cls(str(message))
         except Exception:   # noqa: BLE001 - e.g. UnicodeDecodeError wants five arguments
@@ -214,7 +243,7 @@ class Peer:
     def describe(self, err):
         """[type, message, traceback text] of an error to send. Only the type and message by default: the
         trusted side's frames would show hidden tests' lines (the learner's side adds its own, agent.py)."""
-        return [type(err).__name__, str(err)[:MAX_TRACE], ""]
+        return error_info(err)
 
     def handle(self, op, args):
         if op == "call":

@@ -95,3 +95,51 @@ def test_the_checkers_namespace_is_emptied_when_a_notebook_ends():
     with ex.notebook("01_projections"):
         ex._checker.ns["kept_from_the_learner"] = b"\0" * 1024
     assert ex._checker.ns == {}
+
+
+def test_a_learners_subclass_of_a_builtin_error_arrives_as_that_error():
+    """Found by a helper attacking the grader: head_dim raising `class HeadSizeError(ValueError)` lost 2 points,
+    because the error arrived as a plain RemoteCallError and the check catches ValueError."""
+    class HeadSizeError(ValueError):
+        pass
+
+    peer = rpc.Peer.__new__(rpc.Peer)
+    err = peer.error_from(rpc.error_info(HeadSizeError("d_model=7 must be divisible by num_heads=2")))
+    assert isinstance(err, ValueError) and isinstance(err, rpc.RemoteCallError)
+    assert type(err).__name__ == "HeadSizeError" and str(err) == "d_model=7 must be divisible by num_heads=2"
+    assert type(peer.error_from(rpc.error_info(ValueError("x")))) is ValueError
+    # what a kernel may claim as the base: only a built-in Exception type, never Exception itself or a non-error
+    for base in ("KeyboardInterrupt", "SystemExit", "Exception", "BaseException", "len", "object", "os.system", ""):
+        claimed = peer.error_from(["HeadSizeError", "m", "", base])
+        assert type(claimed).__bases__ == (rpc.RemoteCallError,), base
+    assert isinstance(peer.error_from(["Odd", "m", "", "OSError"]), OSError)
+
+
+def test_an_error_whose_message_raises_is_still_described():
+    """Found by attacking the grader: an exception whose __str__ raises broke the connection ('your notebook's
+    kernel stopped answering') instead of failing the one check with the learner's error."""
+    class Odd(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    name, message, _, base = rpc.error_info(Odd())
+    assert name == "Odd" and "could not be read" in message and base == ""
+
+
+def test_an_input_reshaped_in_place_is_reshaped_on_the_checkers_side_too():
+    """Found by a helper attacking the grader: split_heads doing `X.shape = ...` on its input kept full marks,
+    because only same-shaped changes came back to the checker."""
+    import numpy as np
+    import torch
+
+    sent, after = np.arange(12.0).reshape(3, 4), np.arange(12.0).reshape(3, 2, 2)
+    checker._copy_back([sent], [after])
+    assert sent.shape == (3, 2, 2) and np.array_equal(sent, after)
+    view = np.arange(24.0).reshape(4, 6)[:, :4]     # can't take another shape in place: left as it was
+    checker._copy_back([view], [np.zeros((2, 8))])
+    assert view.shape == (4, 4) and view[0, 1] == 1.0
+    t = torch.arange(6.0).reshape(2, 3)
+    checker._copy_back([t], [torch.zeros(3, 2)])
+    assert t.shape == (3, 2) and not t.any()
+    checker._copy_back([t], [torch.zeros(7)])        # another number of elements: left as it was
+    assert t.shape == (3, 2)

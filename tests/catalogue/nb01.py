@@ -92,9 +92,40 @@ WRONG = [
                                  "        X[...] = np.swapaxes(out, -3, -2).reshape(X.shape)\n"
                                  "    return out\n"},
          fails={"check_split_heads_batched": 'with leading axes, head i of every sentence', "check_split_heads": "mix tokens"}),
+    # found by a helper attacking the grader (2026-12-04); each kept full marks
+    dict(name="split_heads_sets_the_callers_shape",
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    X.shape = (*batch, n, num_heads, d_k)\n"
+                                 "    return np.swapaxes(X, -3, -2)\n"},
+         fails={"check_split_heads": "split_heads changed its input X (now of shape (3, 2, 2))"}),
+    dict(name="score_cost_floor_division",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n"
+                                "    d_k = d_model // num_heads\n"
+                                "    return num_heads * n * n * d_k\n"},
+         fails={"check_score_cost": "score_cost(10, 7, 2) returned 600 instead of raising ValueError"}),
+    dict(name="score_cost_without_head_dim",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n    return n * n * d_model\n"},
+         fails={"check_score_cost": "score_cost(10, 7, 2) returned 700 instead of raising ValueError"}),
+    dict(name="score_cost_float",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n"
+                                "    return num_heads * n * n * (d_model / num_heads)\n"},
+         fails={"check_score_cost": "a count of multiply-adds is an int"}),
 ]
 
 CORRECT = [
+    dict(name="head_dim_raises_a_subclass_of_value_error",
+         answers={"head_dim": "class HeadSizeError(ValueError):\n    pass\n\n"
+                              "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1:\n"
+                              "        raise HeadSizeError(f'num_heads must be at least 1, got num_heads={num_heads}')\n"
+                              "    if d_model % num_heads != 0:\n"
+                              "        raise HeadSizeError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"}),
+    dict(name="score_cost_n_squared_d_model_after_head_dim",
+         answers={"score_cost": "def score_cost(n, d_model, num_heads):\n"
+                                "    head_dim(d_model, num_heads)   # raises for a bad num_heads\n"
+                                "    return n ** 2 * d_model\n"}),
     dict(name="split_stack_of_column_slices",
          answers={"split_heads": _SPLIT_HEAD + "    d_k = head_dim(X.shape[-1], num_heads)\n"
                                  "    return np.stack([X[..., i*d_k:(i+1)*d_k] for i in range(num_heads)], axis=-3)\n"}),

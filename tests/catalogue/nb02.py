@@ -348,9 +348,44 @@ WRONG = [
          fails={"check_attention": "your function changed its input V in place with two leading axes, "
                                    "Q (2, 3, 4, 6) (V /= ... or V -= ... overwrite the caller's array, and callers "
                                    "reuse it): compute with a new array, e.g. weights @ V, and leave V itself alone"}),
+    # found by a helper attacking the grader (2026-12-04); each kept full marks
+    dict(name="softmax_subtracts_the_median",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    e = np.exp(x - np.median(x, axis=axis, keepdims=True))\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax_stable": "Only the maximum keeps every exponential at most 1"}),
+    dict(name="softmax_changes_a_1d_input",
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    if x.ndim > 1:\n"
+                             "        x = x.copy()\n"
+                             "    x -= np.max(x, axis=axis, keepdims=True)\n"
+                             "    e = np.exp(x)\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax": "when x has one axis"}),
+    dict(name="attn_blocked_scores_minus_30",
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -30.0)")},
+         fails={"check_attention_mask": "a finite score such as -30 still wins"}),
+    dict(name="attn_mask_after_softmax_renormalised",
+         answers={"scaled_dot_product_attention": _attn(
+             masking="pass",
+             weights="softmax(scores) * (mask if mask is not None else 1)\n"
+                     "    weights = weights / weights.sum(axis=-1, keepdims=True)")},
+         fails={"check_attention_mask": "you blocked keys after the softmax (or after exp)"}),
+    dict(name="attn_mask_after_exp_renormalised",
+         answers={"scaled_dot_product_attention":
+                  "def scaled_dot_product_attention(Q, K, V, mask=None):\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1])\n"
+                  "    e = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
+                  "    if mask is not None:\n"
+                  "        e = e * mask\n"
+                  "    weights = e / e.sum(axis=-1, keepdims=True)\n"
+                  "    return weights @ V, weights\n"},
+         fails={"check_attention_mask": "you blocked keys after the softmax (or after exp)"}),
 ]
 
 CORRECT = [
+    dict(name="attn_minus_1e4",
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -1e4)")}),
     dict(name="softmax_logsumexp",
          answers={"softmax": "def softmax(x, axis=-1):\n"
                              "    m = np.max(x, axis=axis, keepdims=True)\n"
