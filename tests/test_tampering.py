@@ -637,8 +637,12 @@ def test_an_agent_that_hangs_up_gets_no_credit_for_the_checks_it_answered(graded
 def test_an_agent_wrapped_to_skip_the_swaps_gains_nothing(graded):
     rows, _ = graded
     row, plain = rows["k01_wraps_the_kept_agent"], rows["k01_plain_two_wrong"]
-    assert plain.score < plain.max_score and "check_split_heads" in plain.failed, plain.failed
-    assert row.score == plain.score == 1.0 and set(row.failed) == set(plain.failed), (row.score, plain.score, row.failed)
+    assert plain.score == 1.0 and set(plain.failed) == {"check_head_dim", "check_split_heads",
+                                                         "check_split_heads_batched"}, plain.failed
+    # Unwrapped, score_cost's check calls the reference head_dim, which raises for 7 columns and 2 heads; with the
+    # swap skipped it calls the learner's wrong one, so the learner only loses score_cost's point as well
+    assert row.score == 0.0 and set(row.failed) == set(plain.failed) | {"check_score_cost"}, (row.score, row.failed)
+    assert "returned 600 instead of raising ValueError" in row.failed["check_score_cost"], row.failed
 
 
 def test_malformed_messages_from_the_kernel_are_skipped(graded):
