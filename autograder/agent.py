@@ -28,6 +28,10 @@ _LEARNER_SIDE = r'''
 _ABSENT = object()
 
 
+def _frozen(module):
+    return [name for name, p in module.named_parameters() if not p.requires_grad]
+
+
 def _has_arrays(x, depth=0):
     if depth > 3:
         return False
@@ -42,21 +46,36 @@ class _LearnerPeer(Peer):
     def __init__(self, sock, ns):
         super().__init__(sock, kind="the grader's", make_module=self._make_module)
         self.ns, self.saved, self.out = ns, {}, None
+        self.frozen0 = {}   # id(module) -> its parameters that didn't require grad when it was made
 
     def _make_module(self, node, dec):
         if "pickle" in node:
             import io, torch
-            return torch.load(io.BytesIO(dec(node["pickle"])), weights_only=False)
+            return self._made(torch.load(io.BytesIO(dec(node["pickle"])), weights_only=False))
         cls = self.ns.get(str(node.get("cls")))
         if not isinstance(cls, type):
             raise NameError(f"name {node.get('cls')!r} is not defined")
         args, kwargs = dec(node.get("init"))
         module = cls(*args, **kwargs)
         module.load_state_dict(dec(node.get("state")))
+        return self._made(module)
+
+    def _made(self, module):
+        if hasattr(module, "named_parameters"):
+            self.frozen0[id(module)] = _frozen(module)
         return module
 
     def sync_state(self, op, args):
         state = {n: dict(m.state_dict()) for n, m in self.synced.items() if hasattr(m, "state_dict")}
+        # parameters the learner's code froze or unfroze (requires_grad_): [frozen, unfrozen] since it was made
+        changes = {}
+        for n, m in self.synced.items():
+            if id(m) in self.frozen0:
+                before, now = set(self.frozen0[id(m)]), set(_frozen(m))
+                if before != now:
+                    changes[str(n)] = [sorted(now - before), sorted(before - now)]
+        if changes:
+            state["frozen"] = changes
         if op == "call" and type(args) is list and len(args) == 3 and _has_arrays(args[1:]):
             state["args"] = args[1:]
         return state

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import rpc
+from . import mirror, rpc
 
 #: Locked cells of the release whose definitions the checks use (run here, statement by statement).
 TRUSTED_CELLS = ("setup", "earlier_pieces", "torch_pieces", "sentence", "fake_gpu", "head_outputs", "model_pieces")
@@ -145,36 +145,6 @@ def _record_init(ns: dict) -> None:
             value.__init__ = __init__
 
 
-def _copy_back(sent, after, depth: int = 0) -> None:
-    """Arrays and tensors a learner function changed in place change here too (the same dtype and number of
-    elements; a changed shape too), so that "your function changed its input" is still seen."""
-    if depth > 3:
-        return
-    if type(sent) in (list, tuple) and type(after) in (list, tuple) and len(sent) == len(after):
-        for a, b in zip(sent, after):
-            _copy_back(a, b, depth + 1)
-    elif type(sent) is dict and type(after) is dict:
-        for key in sent.keys() & after.keys():
-            _copy_back(sent[key], after[key], depth + 1)
-    elif type(sent).__name__ == "ndarray" and type(after) is type(sent):
-        if sent.shape != after.shape and sent.size == after.size and sent.flags.writeable:
-            try:
-                sent.shape = after.shape   # the learner's code reshaped it in place (`X.shape = ...`)
-            except AttributeError:         # a view that can't take that shape in place: left as it was
-                return
-        if sent.shape == after.shape and sent.dtype == after.dtype and sent.flags.writeable:
-            sent[...] = after
-    elif type(sent).__name__ in ("Tensor", "Parameter") and hasattr(after, "shape"):
-        import torch
-        if isinstance(after, torch.Tensor) and sent.dtype == after.dtype and sent.numel() == after.numel():
-            # (a leaf that requires grad can't be reshaped in place: RuntimeError, and it stays as it was)
-            with contextlib.suppress(RuntimeError), torch.no_grad():
-                if sent.shape == after.shape:
-                    sent.copy_(after.to(sent.device))
-                else:   # reshaped in place (`x.unsqueeze_(0)`, `x.t_()`): reshaped here too
-                    sent.set_(after.to(sent.device).clone())
-
-
 class TrustedPeer(rpc.Peer):
     """The checker's end: learner objects are `Remote`s; trusted modules go across by value."""
 
@@ -200,18 +170,15 @@ class TrustedPeer(rpc.Peer):
         return None
 
     def apply_sync(self, states, sent):
-        after = states.pop("args", None)
+        after, frozen = states.pop("args", None), states.pop("frozen", None)
         if sent is not None and type(after) is list and len(after) == 2:
-            _copy_back(sent[1:], after)
+            mirror.copy_back(sent[1:], after)
         for number, state in states.items():
             module = self.objects.get(number) if type(number) is int else None
             if module is None and type(number) is str and number.isdigit():
                 module = self.objects.get(int(number))
             if module is not None and hasattr(module, "load_state_dict") and type(state) is dict:
-                try:
-                    module.load_state_dict(state)
-                except Exception:   # noqa: BLE001 - a state we can't load: the check sees the old one
-                    pass
+                mirror.load_module(module, state, frozen.get(str(number)) if type(frozen) is dict else None)
 
     def handle(self, op, args):
         """The learner's kernel may only *call* what the checker gave it (a reference solution, a check's

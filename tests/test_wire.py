@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from autograder import checker, rpc, wire
+from autograder import checker, mirror, rpc, wire
 
 
 def _trickle(sock: socket.socket, stop: threading.Event) -> None:
@@ -133,13 +133,34 @@ def test_an_input_reshaped_in_place_is_reshaped_on_the_checkers_side_too():
     import torch
 
     sent, after = np.arange(12.0).reshape(3, 4), np.arange(12.0).reshape(3, 2, 2)
-    checker._copy_back([sent], [after])
+    mirror.copy_back([sent], [after])
     assert sent.shape == (3, 2, 2) and np.array_equal(sent, after)
     view = np.arange(24.0).reshape(4, 6)[:, :4]     # can't take another shape in place: left as it was
-    checker._copy_back([view], [np.zeros((2, 8))])
+    mirror.copy_back([view], [np.zeros((2, 8))])
     assert view.shape == (4, 4) and view[0, 1] == 1.0
     t = torch.arange(6.0).reshape(2, 3)
-    checker._copy_back([t], [torch.zeros(3, 2)])
+    mirror.copy_back([t], [torch.zeros(3, 2)])
     assert t.shape == (3, 2) and not t.any()
-    checker._copy_back([t], [torch.zeros(7)])        # another number of elements: left as it was
+    mirror.copy_back([t], [torch.zeros(7)])        # another number of elements: left as it was
     assert t.shape == (3, 2)
+
+
+def test_a_module_keeps_the_dtype_and_frozen_parameters_the_learner_left_it_with():
+    """Found by a helper attacking notebook 04: load_into_torch that replaced `.data` with float32 tensors, or
+    turned requires_grad off, kept full marks: the checker's module was loaded with load_state_dict, which casts
+    back to float64 and knows nothing of requires_grad."""
+    import torch
+
+    module = torch.nn.MultiheadAttention(4, 2, bias=False, dtype=torch.float64)
+    state = {k: v.float() + 1 for k, v in module.state_dict().items()}
+    state["out_proj.weight"] = torch.ones(4, 4, dtype=torch.float64)
+    mirror.load_module(module, state, [["in_proj_weight"], []])
+    assert module.in_proj_weight.dtype == torch.float32 and torch.equal(module.in_proj_weight, state["in_proj_weight"])
+    assert module.out_proj.weight.dtype == torch.float64 and bool((module.out_proj.weight == 1).all())
+    assert not module.in_proj_weight.requires_grad and module.out_proj.weight.requires_grad
+    mirror.load_module(module, {}, [[], ["in_proj_weight"]])                      # unfrozen again
+    assert module.in_proj_weight.requires_grad
+    # what a hostile kernel might send instead: ignored, the module stays as it was
+    for frozen in (["in_proj_weight"], [[1, 2], "x"], [["no_such_parameter"], []], None):
+        mirror.load_module(module, {"in_proj_weight": "junk", "nothing": torch.zeros(2)}, frozen)
+    assert module.in_proj_weight.dtype == torch.float32 and module.in_proj_weight.requires_grad

@@ -175,6 +175,19 @@ WRONG = [
                   "        weights = weights * np.expand_dims(mask, -3)\n"
                   "    return combine_heads(weights @ V) @ W_O, weights\n"},
          fails={"check_mha_mask": "before the softmax"}),
+    dict(name="mha_mask_head_axis_only_for_3d_masks",
+         answers={"multi_head_attention": _mha(mask="mask[:, None] if np.ndim(mask) == 3 else mask")},
+         fails={"check_mha_mask": "two batch axes"}),
+    dict(name="mha_mask_after_exp_then_renormalised",   # right unless a blocked score dwarfs the allowed ones
+         answers={"multi_head_attention": _MHA
+                  + "    Q, K, V = (split_heads(x @ W, num_heads) for x, W in ((query, W_Q), (key, W_K), (value, W_V)))\n"
+                  "    scores = np.einsum('...qd,...kd->...qk', Q, K) / np.sqrt(Q.shape[-1])\n"
+                  "    w = np.exp(scores - scores.max(axis=-1, keepdims=True))\n"
+                  "    if mask is not None:\n"
+                  "        w = w * np.expand_dims(mask, -3)\n"
+                  "    w = w / w.sum(axis=-1, keepdims=True)\n"
+                  "    return combine_heads(w @ V) @ W_O, w\n"},
+         fails={"check_mha_mask": "far above the allowed one's: your result contains nan"}),
     # ---- load_into_torch ----
     dict(name="load_without_transposes",
          answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
@@ -199,7 +212,27 @@ WRONG = [
                   "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
                   "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"},
          fails={"check_load_into_torch": "return it"}),
+    # found by a helper attacking notebook 04: these kept full marks (the checker's copy of the module was
+    # loaded with load_state_dict, which casts back to float64 and ignores requires_grad)
+    dict(name="load_data_replaced_by_float32",
+         answers={"load_into_torch": _LOAD
+                  + "    mha_torch.in_proj_weight.data = torch.tensor(np.concatenate([W_Q, W_K, W_V], axis=1).T,\n"
+                  "                                                 dtype=torch.float32)\n"
+                  "    mha_torch.out_proj.weight.data = torch.tensor(W_O.T, dtype=torch.float32)\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "no longer float64"}),
+    dict(name="load_turns_off_requires_grad",
+         answers={"load_into_torch": _LOAD
+                  + "    mha_torch.in_proj_weight.requires_grad = False   # so that copy_ doesn't complain\n"
+                  "    mha_torch.out_proj.weight.requires_grad = False\n"
+                  "    mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "turned off requires_grad of in_proj_weight, out_proj.weight"}),
     # ---- MultiHeadAttention ----
+    dict(name="module_mask_head_axis_only_for_3d_masks",
+         answers={"MultiHeadAttention": _module(fill="~(mask[:, None] if mask.dim() == 3 else mask)")},
+         fails={"check_module_mask": "two batch axes"}),
     dict(name="module_sqrt_d_model",
          answers={"MultiHeadAttention": _module(root="self.d_k * self.num_heads")},
          fails={"check_module_mask": 'with a causal mask your attention weights', "check_module_forward": "sqrt(d_k)"}),
