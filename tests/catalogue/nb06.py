@@ -84,6 +84,27 @@ WRONG = [
                   "    return concat * keep.repeat_interleave(d_k).to(concat.dtype)\n"},
          fails={"check_ablate_heads": "d_model=5 is not divisible by len(keep)=2, so raise ValueError"}),
     # ---- Exercise 2: without_heads ----
+    dict(name="ablate_mask_of_float64",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = np.asarray(keep, dtype=bool)\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    return concat * torch.tensor(np.repeat(keep, d_k).astype(np.float64))\n"},
+         fails={"check_ablate_heads": "turned a torch.float32 concat into torch.float64"}),
+    dict(name="ablate_returns_numpy",
+         answers={"ablate_heads": _ABLATE
+                  + "    keep = np.asarray(keep, dtype=bool)\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    return concat.detach().cpu().numpy() * np.repeat(keep, d_k)\n"},
+         fails={"check_ablate_heads": "ablate_heads returned a ndarray: return a torch tensor"}),
+    dict(name="without_heads_freezes_the_original",
+         answers={"without_heads": _WITHOUT
+                  + "    mha.W_O.requires_grad_(False)   # so that the copy can be changed in place\n"
+                  "    pruned = copy.deepcopy(mha)\n"
+                  "    for i, k in enumerate(keep):\n"
+                  "        if not bool(k):\n"
+                  "            pruned.W_O[i * pruned.d_k:(i + 1) * pruned.d_k, :] = 0\n"
+                  "    return pruned\n"},
+         fails={"check_without_heads": "turned off requires_grad of the module it was given (W_O)"}),
     dict(name="without_heads_after_W_O",
          answers={"without_heads": _without("pruned.W_O.mul_(mask[None, :])   # columns: after W_O")},
          fails={"check_without_heads": "you ablated after W_O"}),
@@ -114,7 +135,27 @@ WRONG = [
     dict(name="importance_wrong_sign",
          answers={"head_importance": _importance(result="base - loss_fn(keep)")},
          fails={"check_head_importance": "wrong sign"}),
+    # found by a helper attacking notebook 06: every loss the checks used had a base of 1.0
+    dict(name="importance_baseline_assumed_1",
+         answers={"head_importance": _importance(result="loss_fn(keep) - 1.0")},
+         fails={"check_head_importance": "not assumed to be 1"}),
+    dict(name="importance_relative_increase",
+         answers={"head_importance": _importance(result="(loss_fn(keep) - base) / base")},
+         fails={"check_head_importance": "relative increase"}),
+    dict(name="importance_returns_a_list",
+         answers={"head_importance": _IMPORTANCE
+                  + "    base = loss_fn([True] * num_heads)\n"
+                  "    return [loss_fn([j != i for j in range(num_heads)]) - base for i in range(num_heads)]\n"},
+         fails={"check_head_importance": "head_importance returned a list"}),
     # ---- Exercise 4: prune_mask ----
+    dict(name="prune_mask_of_ints",
+         answers={"prune_mask": _PRUNE
+                  + "    importance = np.asarray(importance, dtype=float)\n"
+                  "    keep = np.zeros(len(importance), dtype=int)\n"
+                  "    if num_keep:\n"
+                  "        keep[np.argsort(-importance, kind='stable')[:num_keep]] = 1\n"
+                  "    return keep\n"},
+         fails={"check_prune_mask": "picks the positions 0 and 1"}),
     dict(name="prune_keeps_least_important",
          answers={"prune_mask": _PRUNE
                   + "    keep = np.zeros(len(importance), dtype=bool)\n"

@@ -129,6 +129,44 @@ WRONG = [
                     "    K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r)\n"
                     "    V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL},
          fails={"check_gqa": "failed on the shapes"}),
+    # found by a helper attacking notebook 07: these kept full marks
+    dict(name="repeat_kv_zeroes_its_input",
+         answers={"repeat_kv": _REPEAT + "    out = np.repeat(K, n_rep, axis=-3)\n    K[...] = 0\n    return out\n"},
+         fails={"check_repeat_kv": "repeat_kv changed its input K"}),
+    dict(name="gqa_writes_float32_into_its_inputs",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV.replace(
+             "    r = group_size(num_heads, num_kv_heads)\n",
+             "    r = group_size(num_heads, num_kv_heads)\n    query[...] = query.astype(np.float32)\n")
+             + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n" + _MHA_TAIL},
+         fails={"check_gqa": "grouped_query_attention changed its input query"}),
+    dict(name="gqa_one_batch_axis_only",
+         answers={"grouped_query_attention": _GQA
+                  + "    r = group_size(num_heads, num_kv_heads)\n"
+                  "    d_k = W_Q.shape[0] // num_heads\n"
+                  "    squeeze = query.ndim == 2\n"
+                  "    if squeeze:\n"
+                  "        query, key, value = query[None], key[None], value[None]\n"
+                  "    B, n_q, _ = query.shape\n"
+                  "    n_k = key.shape[1]\n"
+                  "    Q = (query @ W_Q).reshape(B, n_q, num_heads, d_k).transpose(0, 2, 1, 3)\n"
+                  "    K = (key @ W_K).reshape(B, n_k, num_kv_heads, d_k).transpose(0, 2, 1, 3)\n"
+                  "    V = (value @ W_V).reshape(B, n_k, num_kv_heads, d_k).transpose(0, 2, 1, 3)\n"
+                  "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    out = heads.transpose(0, 2, 1, 3).reshape(B, n_q, -1) @ W_O\n"
+                  "    return (out[0], weights[0]) if squeeze else (out, weights)\n"},
+         fails={"check_gqa_masked": "with two batch axes"}),
+    dict(name="kv_cache_float",
+         answers={"kv_cache_bytes": _KV + "    return 2.0 * batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "it counts bytes, so return an int"}),
+    dict(name="kv_cache_ignores_num_layers",
+         answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "ignores num_layers"}),
+    dict(name="kv_cache_ignores_n",
+         answers={"kv_cache_bytes": _KV + "    return 2 * batch * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "ignores n:"}),
     dict(name="kv_cache_without_factor_2",
          answers={"kv_cache_bytes": _KV + "    return batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
          fails={"check_kv_cache_bytes": "factor 2"}),
@@ -263,6 +301,8 @@ CORRECT = [
     dict(name="kv_cache_per_token_first",
          answers={"kv_cache_bytes": _KV + "    per_token_per_layer = 2 * num_kv_heads * d_k * bytes_per_value  # K and V\n"
                                           "    return per_token_per_layer * num_layers * n * batch\n"}),
+    dict(name="kv_cache_np_prod",   # a NumPy integer counts bytes too
+         answers={"kv_cache_bytes": _KV + "    return np.prod([2, batch, n, num_layers, num_kv_heads, d_k, bytes_per_value])\n"}),
     dict(name="quiz_lowercase",
          answers={"quiz_gqa": "answer_gqa = ' b '\n"}),
     # its own ValueError, in words that NumPy uses too ("broadcast", "cannot reshape"): still its own check
