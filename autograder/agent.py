@@ -28,6 +28,11 @@ _LEARNER_SIDE = r'''
 _ABSENT = object()
 
 
+def _grad_mode():
+    torch = __import__("sys").modules.get("torch")
+    return torch.is_grad_enabled() if torch is not None else None
+
+
 def _frozen(module):
     return [name for name, p in module.named_parameters() if not p.requires_grad]
 
@@ -100,7 +105,20 @@ class _LearnerPeer(Peer):
         if op == "done":
             self.restore()
             return self.out.getvalue()[:MAX_OUTPUT] if self.out is not None else ""
-        return super().handle(op, args)
+        if op != "call":
+            return super().handle(op, args)
+        before = _grad_mode()
+        result = super().handle(op, args)
+        if before and _grad_mode() is False:
+            # a function that leaves gradients off for the whole notebook (torch.set_grad_enabled(False), a no_grad()
+            # entered and never left): its own check says so; they are switched back on so that later checks don't
+            __import__("torch").set_grad_enabled(True)
+            name = getattr(args[0], "__name__", None) or type(args[0]).__name__
+            raise RuntimeError(f"{name} left PyTorch's gradients switched off for the whole notebook "
+                               "(torch.set_grad_enabled(False), or a torch.no_grad() entered and never left), so "
+                               "later cells can't train. Use `with torch.no_grad():`, which switches them back on at "
+                               "its end")
+        return result
 
     def restore(self):
         for name, value in self.saved.items():

@@ -109,6 +109,10 @@ def unbound_names(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> s
     return stale - others
 
 
+#: Run after each case: kernel-wide state that an answer's own cells may leave changed for the cases after it.
+RESET = "__import__('sys').modules['torch'].set_grad_enabled(True) if 'torch' in __import__('sys').modules else None\n"
+
+
 class Session:
     """One sandboxed kernel that has run the reference notebook, and runs cases in it."""
 
@@ -201,6 +205,8 @@ class Session:
             self._start()
             return Result(student, self.notebook, 0.0, total, f"graded; {why}", failed, cells,
                           outcome=Outcome.STOPPED)
+        if changed:   # what a case's cells may have switched for the whole kernel (an answer leaving gradients off)
+            self._run(nbformat.v4.new_code_cell(RESET), changed[0])
         for index in changed:   # the reference answers again, for the next case
             self._run(self.base.cells[index], index)
         return Result(student, self.notebook, sum(s for s, _ in cells.values()), total, "graded", failed, cells)

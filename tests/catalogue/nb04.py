@@ -229,6 +229,29 @@ WRONG = [
                   "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
                   "    return mha_torch\n"},
          fails={"check_load_into_torch": "turned off requires_grad of in_proj_weight, out_proj.weight"}),
+    dict(name="load_rounded_to_float32",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.tensor(np.concatenate([W_Q.T, W_K.T, W_V.T]),\n"
+                  "                                                    dtype=torch.float32))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.tensor(W_O.T, dtype=torch.float32))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "they were rounded on the way (to float32"}),
+    # leaves gradients off for the rest of the notebook: charged here, not in check_module_grad (which ran in the
+    # kernel with gradients off and lost its point instead, found by a helper attacking the grader)
+    dict(name="load_switches_gradients_off",
+         answers={"load_into_torch": _LOAD
+                  + "    torch.set_grad_enabled(False)   # so that copy_ into the parameters is allowed\n"
+                  "    mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "load_into_torch left PyTorch's gradients switched off"}),
+    dict(name="load_enters_no_grad_for_good",
+         answers={"load_into_torch": _LOAD
+                  + "    torch.no_grad().__enter__()\n"
+                  "    mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "a torch.no_grad() entered and never left"}),
     # ---- MultiHeadAttention ----
     dict(name="module_mask_head_axis_only_for_3d_masks",
          answers={"MultiHeadAttention": _module(fill="~(mask[:, None] if mask.dim() == 3 else mask)")},

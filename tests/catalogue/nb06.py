@@ -105,6 +105,14 @@ WRONG = [
                   "            pruned.W_O[i * pruned.d_k:(i + 1) * pruned.d_k, :] = 0\n"
                   "    return pruned\n"},
          fails={"check_without_heads": "turned off requires_grad of the module it was given (W_O)"}),
+    dict(name="without_heads_switches_gradients_off",
+         answers={"without_heads": _WITHOUT
+                  + "    torch.set_grad_enabled(False)\n"
+                  "    pruned = copy.deepcopy(mha)\n"
+                  "    rows = torch.as_tensor(np.asarray(keep, dtype=bool)).repeat_interleave(mha.d_k).to(mha.W_O.dtype)\n"
+                  "    pruned.W_O.mul_(rows[:, None])\n"
+                  "    return pruned\n"},
+         fails={"check_without_heads": "without_heads left PyTorch's gradients switched off"}),
     dict(name="without_heads_after_W_O",
          answers={"without_heads": _without("pruned.W_O.mul_(mask[None, :])   # columns: after W_O")},
          fails={"check_without_heads": "you ablated after W_O"}),
@@ -156,6 +164,16 @@ WRONG = [
                   "        keep[np.argsort(-importance, kind='stable')[:num_keep]] = 1\n"
                   "    return keep\n"},
          fails={"check_prune_mask": "picks the positions 0 and 1"}),
+    dict(name="prune_overwrites_the_importances",
+         answers={"prune_mask": _PRUNE
+                  + "    imp = np.asarray(importance, dtype=float)\n"
+                  "    keep = np.zeros(len(imp), dtype=bool)\n"
+                  "    for _ in range(num_keep):\n"
+                  "        best = int(np.argmax(imp))\n"
+                  "        keep[best] = True\n"
+                  "        imp[best] = -np.inf          # don't pick it again\n"
+                  "    return keep\n"},
+         fails={"check_prune_mask": "prune_mask changed its input"}),
     dict(name="prune_keeps_least_important",
          answers={"prune_mask": _PRUNE
                   + "    keep = np.zeros(len(importance), dtype=bool)\n"

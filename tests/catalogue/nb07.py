@@ -158,15 +158,37 @@ WRONG = [
                   "    out = heads.transpose(0, 2, 1, 3).reshape(B, n_q, -1) @ W_O\n"
                   "    return (out[0], weights[0]) if squeeze else (out, weights)\n"},
          fails={"check_gqa_masked": "with two batch axes"}),
+    dict(name="repeat_kv_axis_from_the_front",
+         answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep, axis=0 if K.ndim == 3 else 1)\n"},
+         fails={"check_repeat_kv": "count the head axis from the end"}),
+    dict(name="gqa_reshapes_the_mask_in_place",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV
+                  + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask.shape = mask.shape[:-2] + (1,) + mask.shape[-2:]\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "changed its input mask"}),
+    dict(name="kv_cache_int32",
+         answers={"kv_cache_bytes": _KV
+                  + "    return np.prod([2, batch, n, num_layers, num_kv_heads, d_k, bytes_per_value], dtype=np.int32)\n"},
+         fails={"check_kv_cache_bytes": "overflows above 2**31"}),
+    dict(name="kv_cache_fixed_fp16",
+         answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_layers * num_kv_heads * d_k * 2\n"},
+         fails={"check_kv_cache_bytes": "ignores its argument bytes_per_value"}),
+    dict(name="kv_cache_global_d_k",
+         answers={"kv_cache_bytes": "d_k_model = 128\n" + _KV
+                  + "    return 2 * batch * n * num_layers * num_kv_heads * d_k_model * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "ignores its argument d_k"}),
     dict(name="kv_cache_float",
          answers={"kv_cache_bytes": _KV + "    return 2.0 * batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
          fails={"check_kv_cache_bytes": "it counts bytes, so return an int"}),
     dict(name="kv_cache_ignores_num_layers",
          answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_kv_heads * d_k * bytes_per_value\n"},
-         fails={"check_kv_cache_bytes": "ignores num_layers"}),
+         fails={"check_kv_cache_bytes": "ignores its argument num_layers"}),
     dict(name="kv_cache_ignores_n",
          answers={"kv_cache_bytes": _KV + "    return 2 * batch * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
-         fails={"check_kv_cache_bytes": "ignores n:"}),
+         fails={"check_kv_cache_bytes": "ignores its argument n:"}),
     dict(name="kv_cache_without_factor_2",
          answers={"kv_cache_bytes": _KV + "    return batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
          fails={"check_kv_cache_bytes": "factor 2"}),
