@@ -28,9 +28,37 @@ _LEARNER_SIDE = r'''
 _ABSENT = object()
 
 
-def _grad_mode():
+def _torch_state():
+    """PyTorch's settings for the whole kernel that a learner's function must leave as it found them."""
     torch = __import__("sys").modules.get("torch")
-    return torch.is_grad_enabled() if torch is not None else None
+    if torch is None:
+        return None
+    return torch.is_grad_enabled(), torch.is_inference_mode_enabled(), torch.get_default_dtype()
+
+
+def _changed_message(function, changed):
+    name = getattr(function, "__name__", None) or type(function).__name__
+    return (f"{name} {changed} for the whole notebook, so later cells don't work as they should: change such "
+            "settings only inside a `with` block (`with torch.no_grad():` switches gradients back on at its end), "
+            "or put them back before returning")
+
+
+def _torch_changed(before):
+    """What a call changed of `_torch_state` (as a phrase), after putting back what can be put back."""
+    after = _torch_state()
+    if before is None or after is None or after == before:
+        return ""
+    torch, phrases = __import__("sys").modules["torch"], []
+    if after[1] and not before[1]:   # a kept inference_mode() guard can't be left from here
+        phrases.append("left PyTorch in inference mode (torch.inference_mode() entered and never left)")
+    if before[0] and not after[0]:
+        torch.set_grad_enabled(True)   # put back, so that the checks after this one don't pay for it too
+        phrases.append("left PyTorch's gradients switched off (torch.set_grad_enabled(False), or a torch.no_grad() "
+                       "entered and never left)")
+    if after[2] != before[2]:
+        torch.set_default_dtype(before[2])
+        phrases.append(f"changed PyTorch's default dtype to {after[2]} (torch.set_default_dtype)")
+    return phrases[0] if phrases else ""
 
 
 def _frozen(module):
@@ -107,17 +135,15 @@ class _LearnerPeer(Peer):
             return self.out.getvalue()[:MAX_OUTPUT] if self.out is not None else ""
         if op != "call":
             return super().handle(op, args)
-        before = _grad_mode()
-        result = super().handle(op, args)
-        if before and _grad_mode() is False:
-            # a function that leaves gradients off for the whole notebook (torch.set_grad_enabled(False), a no_grad()
-            # entered and never left): its own check says so; they are switched back on so that later checks don't
-            __import__("torch").set_grad_enabled(True)
-            name = getattr(args[0], "__name__", None) or type(args[0]).__name__
-            raise RuntimeError(f"{name} left PyTorch's gradients switched off for the whole notebook "
-                               "(torch.set_grad_enabled(False), or a torch.no_grad() entered and never left), so "
-                               "later cells can't train. Use `with torch.no_grad():`, which switches them back on at "
-                               "its end")
+        before = _torch_state()
+        try:
+            result = super().handle(op, args)
+        except BaseException as err:   # a function may switch something off, then fail
+            if changed := _torch_changed(before):
+                raise RuntimeError(_changed_message(args[0], changed)) from err
+            raise
+        if changed := _torch_changed(before):
+            raise RuntimeError(_changed_message(args[0], changed))
         return result
 
     def restore(self):
@@ -153,7 +179,7 @@ def _mha_serve(path, timeout):
     peer.out = _capped_buffer()
     try:
         with contextlib.redirect_stdout(peer.out), contextlib.redirect_stderr(peer.out), \
-                warnings.catch_warnings():
+                warnings.catch_warnings(), _torch_defaults():
             warnings.simplefilter("default")
             while True:
                 header, value = peer.receive()
@@ -162,6 +188,23 @@ def _mha_serve(path, timeout):
     finally:
         peer.restore()
         sock.close()
+
+
+def _torch_defaults():
+    """A check runs with PyTorch's defaults (gradients on, float32, no inference mode), whatever the learner's
+    cells left switched: a setting changed by the learner's function is charged at that function's check (the
+    calls are watched), and the learner's own settings are back once the check is done."""
+    import contextlib, sys
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode(False))
+    stack.enter_context(torch.enable_grad())
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    stack.callback(torch.set_default_dtype, dtype)
+    return stack
 
 
 def _mha_keep():

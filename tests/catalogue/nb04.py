@@ -252,6 +252,24 @@ WRONG = [
                   "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
                   "    return mha_torch\n"},
          fails={"check_load_into_torch": "a torch.no_grad() entered and never left"}),
+    # found by a third helper: settings for the whole kernel, left changed (the checks run with PyTorch's defaults)
+    dict(name="load_sets_default_dtype_float64",
+         answers={"load_into_torch": _LOAD
+                  + "    torch.set_default_dtype(torch.float64)   # so that everything stays float64\n"
+                  "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "changed PyTorch's default dtype to torch.float64"}),
+    dict(name="load_enters_inference_mode_for_good",
+         answers={"load_into_torch": _LOAD
+                  + "    global _inference\n"
+                  "    _inference = torch.inference_mode()\n"
+                  "    _inference.__enter__()\n"
+                  "    mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "    mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"},
+         fails={"check_load_into_torch": "left PyTorch in inference mode"}),
     # ---- MultiHeadAttention ----
     dict(name="module_mask_head_axis_only_for_3d_masks",
          answers={"MultiHeadAttention": _module(fill="~(mask[:, None] if mask.dim() == 3 else mask)")},
@@ -367,6 +385,13 @@ CORRECT = [
     dict(name="mha_by_hand_masked_with_minus_1e9",
          answers={"multi_head_attention": _mha_by_hand(
              masking="scores = np.where(np.expand_dims(mask, -3), scores, -1e9)")}),
+    # the function is right; the line after it leaves gradients off for the learner's later cells, not the checks
+    dict(name="load_then_gradients_off_at_the_top_level",
+         answers={"load_into_torch": _LOAD + "    with torch.no_grad():\n"
+                  "        mha_torch.in_proj_weight.copy_(torch.from_numpy(np.concatenate([W_Q.T, W_K.T, W_V.T])))\n"
+                  "        mha_torch.out_proj.weight.copy_(torch.from_numpy(W_O.T))\n"
+                  "    return mha_torch\n"
+                  "\ntorch.set_grad_enabled(False)   # nothing below trains\n"}),
     dict(name="load_hstack_transposed_into_data",
          answers={"load_into_torch": _LOAD
                   + "    mha_torch.in_proj_weight.data = torch.tensor(np.hstack([W_Q, W_K, W_V]).T)\n"

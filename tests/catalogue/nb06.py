@@ -84,6 +84,14 @@ WRONG = [
                   "    return concat * keep.repeat_interleave(d_k).to(concat.dtype)\n"},
          fails={"check_ablate_heads": "d_model=5 is not divisible by len(keep)=2, so raise ValueError"}),
     # ---- Exercise 2: without_heads ----
+    dict(name="ablate_gradients_off_until_it_returns",   # a ValueError leaves them off
+         answers={"ablate_heads": _ABLATE
+                  + "    torch.set_grad_enabled(False)\n"
+                  "    keep = torch.as_tensor(np.asarray(keep, dtype=bool), device=concat.device)\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    torch.set_grad_enabled(True)\n"
+                  "    return concat * keep.repeat_interleave(d_k).to(concat.dtype)\n"},
+         fails={"check_ablate_heads": "ablate_heads left PyTorch's gradients switched off"}),
     dict(name="ablate_mask_of_float64",
          answers={"ablate_heads": _ABLATE
                   + "    keep = np.asarray(keep, dtype=bool)\n"
