@@ -28,6 +28,32 @@ _COUNT_PARTS = ("    g = num_heads if num_kv_heads is None else num_kv_heads\n"
                 "    head = 2 * d_model + d_model * vocab_size + vocab_size\n")
 
 WRONG = [
+    # ---- gradients (found by a helper attacking the grader): right values, but training can't learn ----
+    dict(name="ln_through_numpy",
+         answers={"layer_norm": _LN + "    a = x.detach().cpu().numpy()\n"
+                  "    mean, var = a.mean(-1, keepdims=True), a.var(-1, keepdims=True)\n"
+                  "    normed = torch.from_numpy((a - mean) / np.sqrt(var + eps)).to(x.dtype)\n"
+                  "    return gamma.detach() * normed + beta.detach()\n"},
+         fails={"check_training_gradients": "layer_norm's result is cut off from the gradients"}),
+    dict(name="ln_normalised_part_detached",
+         answers={"layer_norm": _LN + _LN_MEAN + "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
+                  "    return gamma * ((x - mean) / torch.sqrt(var + eps)).detach() + beta\n"},
+         fails={"check_training_gradients": "part of layer_norm's computation is cut off"}),
+    dict(name="block_under_no_grad",
+         answers={"block_forward": "@torch.no_grad()\n" + _BLOCK
+                  + "    mask = causal_mask(x.shape[-2], device=x.device)\n    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_training_gradients": "block_forward's result is cut off from the gradients"}),
+    dict(name="loss_under_no_grad",
+         answers={"lm_loss": _LOSS + "    with torch.no_grad():\n"
+                  "        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))\n"},
+         fails={"check_training_gradients": "lm_loss's result is cut off from the gradients"}),
+    dict(name="loss_rebuilt_from_item",
+         answers={"lm_loss": _LOSS + "    loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),\n"
+                  "                           tokens[:, 1:].reshape(-1))\n"
+                  "    return torch.tensor(loss.item())\n"},
+         fails={"check_training_gradients": "lm_loss's result is cut off from the gradients"}),
     # ---- Exercise 1: layer_norm ----
     dict(name="ln_over_tokens_axis",
          answers={"layer_norm": _LN + "    mean = x.mean(dim=-2, keepdim=True)\n"
