@@ -45,6 +45,12 @@ WRONG = [
                   "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
                   "    return x + block.ffn(block.ln2(x))\n"},
          fails={"check_training_gradients": "block_forward's result is cut off from the gradients"}),
+    dict(name="block_attention_input_detached",
+         answers={"block_forward": _BLOCK
+                  + "    mask = causal_mask(x.shape[-2], device=x.device)\n    h = block.ln1(x).detach()\n"
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_training_gradients": "part of block_forward's computation is cut off"}),
     dict(name="loss_under_no_grad",
          answers={"lm_loss": _LOSS + "    with torch.no_grad():\n"
                   "        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))\n"},
