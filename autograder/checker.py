@@ -42,7 +42,8 @@ from . import mirror, rpc
 #: Locked cells of the release whose definitions the checks use (run here, statement by statement).
 TRUSTED_CELLS = ("setup", "earlier_pieces", "torch_pieces", "sentence", "fake_gpu", "head_outputs", "model_pieces")
 #: Checks of *how* a learner computed something: they run in the learner's kernel (small in points).
-LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad", "check_training_gradients"})
+LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad", "check_layer_norm_gradients",
+                          "check_block_gradients", "check_lm_loss_gradients"})
 #: Locked 0-point grade cells holding the hidden helpers of a notebook's checks (run here once, never in the
 #: kernel; no check of their own). A `LEARNER_SIDE` check can't use them: they are not in the learner's kernel.
 HELPER_CELLS = frozenset({"check_helpers"})

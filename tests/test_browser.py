@@ -405,7 +405,7 @@ def test_the_capstone_reads_in_the_report_and_its_feedback_page(demo, offline_pa
     link.click()
     page.wait_for_load_state()
     assert page.url.endswith("/feedback/ada/08_transformer_capstone.html"), page.url
-    assert "08_transformer_capstone (Score: 17.0 / 17.0)" in page.locator("h4").first.text_content()
+    assert "08_transformer_capstone (Score: 19.0 / 19.0)" in page.locator("h4").first.text_content()
     text = page.locator("body").inner_text()
     assert "$$" not in text and "check_block_causal" in text
     assert page.evaluate(NO_OVERFLOW_JS) and not page.requested, page.requested

@@ -34,32 +34,57 @@ WRONG = [
                   "    mean, var = a.mean(-1, keepdims=True), a.var(-1, keepdims=True)\n"
                   "    normed = torch.from_numpy((a - mean) / np.sqrt(var + eps)).to(x.dtype)\n"
                   "    return gamma.detach() * normed + beta.detach()\n"},
-         fails={"check_training_gradients": "layer_norm's result is cut off from the gradients"}),
+         fails={"check_layer_norm_gradients": "layer_norm's result is cut off from the gradients"}),
     dict(name="ln_normalised_part_detached",
          answers={"layer_norm": _LN + _LN_MEAN + "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
                   "    return gamma * ((x - mean) / torch.sqrt(var + eps)).detach() + beta\n"},
-         fails={"check_training_gradients": "part of layer_norm's computation is cut off"}),
+         fails={"check_layer_norm_gradients": "part of your layer_norm is cut off from the gradients: x get no gradient"}),
     dict(name="block_under_no_grad",
          answers={"block_forward": "@torch.no_grad()\n" + _BLOCK
                   + "    mask = causal_mask(x.shape[-2], device=x.device)\n    h = block.ln1(x)\n"
                   "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
                   "    return x + block.ffn(block.ln2(x))\n"},
-         fails={"check_training_gradients": "block_forward's result is cut off from the gradients"}),
+         fails={"check_block_gradients": "block_forward's result is cut off from the gradients"}),
     dict(name="block_attention_input_detached",
          answers={"block_forward": _BLOCK
                   + "    mask = causal_mask(x.shape[-2], device=x.device)\n    h = block.ln1(x).detach()\n"
                   "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
                   "    return x + block.ffn(block.ln2(x))\n"},
-         fails={"check_training_gradients": "part of block_forward's computation is cut off"}),
+         fails={"check_block_gradients": "part of your block_forward is cut off from the gradients: ln1.gamma, ln1.beta get no"}),
     dict(name="loss_under_no_grad",
          answers={"lm_loss": _LOSS + "    with torch.no_grad():\n"
                   "        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))\n"},
-         fails={"check_training_gradients": "lm_loss's result is cut off from the gradients"}),
+         fails={"check_lm_loss_gradients": "lm_loss's result is cut off from the gradients"}),
     dict(name="loss_rebuilt_from_item",
          answers={"lm_loss": _LOSS + "    loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),\n"
                   "                           tokens[:, 1:].reshape(-1))\n"
                   "    return torch.tensor(loss.item())\n"},
-         fails={"check_training_gradients": "lm_loss's result is cut off from the gradients"}),
+         fails={"check_lm_loss_gradients": "lm_loss's result is cut off from the gradients"}),
+    # found by a helper attacking those checks: the values right, the gradients bent
+    dict(name="ln_statistics_from_numpy",
+         answers={"layer_norm": _LN + "    a = x.detach().cpu().numpy()\n"
+                  "    mean = torch.from_numpy(a.mean(-1, keepdims=True)).to(x.dtype)\n"
+                  "    std = torch.from_numpy(np.sqrt(a.var(-1, keepdims=True) + eps)).to(x.dtype)\n"
+                  "    return gamma * (x - mean) / std + beta\n"},
+         fails={"check_layer_norm_gradients": "gradients for x don't match its values"}),
+    dict(name="block_norms_read_a_detached_x",
+         answers={"block_forward": _BLOCK
+                  + "    mask = causal_mask(x.shape[-2], device=x.device)\n    h = block.ln1(x.detach())\n"
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(block.ln2(x.detach()))\n"},
+         fails={"check_block_gradients": "your block_forward's gradients for x, ln1.gamma, ln1.beta"}),
+    dict(name="loss_log_softmax_in_place",
+         answers={"lm_loss": _LOSS + "    lg = logits[:, :-1]\n"
+                  "    lg -= lg.logsumexp(dim=-1, keepdim=True)\n"
+                  "    return -lg.gather(-1, tokens[:, 1:, None]).mean()\n"},
+         fails={"check_lm_loss_gradients": "the backward pass through your lm_loss fails"}),
+    dict(name="loss_in_numpy_float64",
+         answers={"lm_loss": _LOSS + "    lg = logits[:, :-1].detach().cpu().numpy().astype(np.float64)\n"
+                  "    t = tokens[:, 1:].cpu().numpy()\n"
+                  "    lg = lg - lg.max(axis=-1, keepdims=True)\n"
+                  "    logp = lg - np.log(np.exp(lg).sum(axis=-1, keepdims=True))\n"
+                  "    return torch.tensor(-np.take_along_axis(logp, t[..., None], axis=-1).mean())\n"},
+         fails={"check_lm_loss_gradients": "lm_loss's result is cut off from the gradients"}),
     # ---- Exercise 1: layer_norm ----
     dict(name="ln_over_tokens_axis",
          answers={"layer_norm": _LN + "    mean = x.mean(dim=-2, keepdim=True)\n"
@@ -269,6 +294,15 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="block_with_gradient_checkpointing",   # recomputes the block in backward: the same gradients
+         answers={"block_forward": "import torch.utils.checkpoint as cp\n\n" + _BLOCK
+                  + "    def inner(x):\n"
+                  "        mask = causal_mask(x.shape[-2], device=x.device)\n        h = block.ln1(x)\n"
+                  "        x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "        return x + block.ffn(block.ln2(x))\n"
+                  "    if torch.is_grad_enabled() and x.requires_grad:\n"
+                  "        return cp.checkpoint(inner, x, use_reentrant=True)\n"
+                  "    return inner(x)\n"}),
     dict(name="ln_var_mean_rsqrt",
          answers={"layer_norm": _LN + "    var, mean = torch.var_mean(x, dim=-1, keepdim=True, unbiased=False)\n"
                   "    return (x - mean) * torch.rsqrt(var + eps) * gamma + beta\n"}),
