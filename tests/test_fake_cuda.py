@@ -264,4 +264,4 @@ def test_notebook_08_names_the_mask_left_on_the_cpu(monkeypatch):
         run_notebook(NB08, "NVIDIA L4", monkeypatch, edit=cpu_mask)
     message = str(raised.value)
     assert MIXED in message and "causal_mask(n, device=x.device)" in message, message
-    assert "cell 25" in message, message
+    assert "cell 27" in message, message
