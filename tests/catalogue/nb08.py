@@ -85,6 +85,28 @@ WRONG = [
                   "    logp = lg - np.log(np.exp(lg).sum(axis=-1, keepdims=True))\n"
                   "    return torch.tensor(-np.take_along_axis(logp, t[..., None], axis=-1).mean())\n"},
          fails={"check_lm_loss_gradients": "lm_loss's result is cut off from the gradients"}),
+    # found by a fourth helper: NumPy on a tensor that requires grad runs in the value checks, not in training
+    dict(name="ln_np_sqrt_without_detach",
+         answers={"layer_norm": _LN + _LN_MEAN + "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
+                  "    return gamma * (x - mean) / np.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm_gradients": "your layer_norm fails when its inputs need gradients"}),
+    dict(name="loss_numpy_without_detach",
+         answers={"lm_loss": _LOSS + "    lg = logits[:, :-1].numpy().astype(np.float64)\n"
+                  "    t = tokens[:, 1:].numpy()\n"
+                  "    lg = lg - lg.max(axis=-1, keepdims=True)\n"
+                  "    logp = lg - np.log(np.exp(lg).sum(axis=-1, keepdims=True))\n"
+                  "    return torch.tensor(-np.take_along_axis(logp, t[..., None], axis=-1).mean())\n"},
+         fails={"check_lm_loss_gradients": "your lm_loss fails when its inputs need gradients"}),
+    # a layer_norm mistake, and a right block_forward that calls layer_norm itself: charged in layer_norm's check only
+    dict(name="ln_numpy_std_and_block_calls_layer_norm",
+         answers={"layer_norm": _LN + _LN_MEAN
+                  + "    std = torch.from_numpy(np.sqrt(x.detach().cpu().numpy().var(axis=-1, keepdims=True) + eps)).to(x)\n"
+                  "    return gamma * (x - mean) / std + beta\n",
+                  "block_forward": _BLOCK + "    mask = causal_mask(x.shape[-2], device=x.device)\n"
+                  "    h = layer_norm(x, block.ln1.gamma, block.ln1.beta)\n"
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(layer_norm(x, block.ln2.gamma, block.ln2.beta))\n"},
+         fails={"check_layer_norm_gradients": "your layer_norm's gradients for x don't match its values"}),
     # ---- Exercise 1: layer_norm ----
     dict(name="ln_over_tokens_axis",
          answers={"layer_norm": _LN + "    mean = x.mean(dim=-2, keepdim=True)\n"
@@ -294,6 +316,16 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="block_residual_added_in_place",   # x += ... on the block's own new tensor
+         answers={"block_forward": _BLOCK + "    mask = causal_mask(x.shape[-2], device=x.device)\n"
+                  "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    x += block.ffn(block.ln2(x))\n"
+                  "    return x\n"}),
+    dict(name="loss_in_float32_cast_back",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    loss = F.cross_entropy(logits[:, :-1].reshape(-1, V).float(), tokens[:, 1:].reshape(-1))\n"
+                  "    return loss.to(logits.dtype)\n"}),
     dict(name="block_with_gradient_checkpointing",   # recomputes the block in backward: the same gradients
          answers={"block_forward": "import torch.utils.checkpoint as cp\n\n" + _BLOCK
                   + "    def inner(x):\n"
