@@ -45,11 +45,12 @@ SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch",
 
 
 #: the test files (and SHARED groups) that take longest, longest first: they start first
-LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py", "tests/test_mixed_batch.py",
-           "tests/test_attacks.py",
-           "tests/test_forkserver.py", "tests/test_fake_cuda.py", "tests/test_grading_speed.py",
-           "tests/test_scheduler.py", "tests/test_bench.py", "tests/test_lifecycle_attacks.py", "tests/test_shard.py",
-           "tests/test_nbexport.py"]
+LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py", "tests/test_fake_cuda.py",
+           "tests/test_mixed_batch.py", "tests/test_pool.py", "tests/test_forkserver.py", "tests/test_grading_speed.py",
+           "tests/test_attacks.py", "tests/test_bench.py", "tests/test_shard.py", "tests/test_nbexport.py",
+           "tests/test_lifecycle_attacks.py", "tests/test_scheduler.py", "tests/test_check_helpers.py",
+           "tests/test_selfcheck.py", "tests/test_gradescope.py", "tests/test_options.py", "tests/test_intake_hostile.py",
+           "tests/test_intake_lms.py", "tests/test_gradebook.py"]
 
 
 def pytest_xdist_make_scheduler(config, log):
