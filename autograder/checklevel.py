@@ -19,7 +19,6 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
-import os
 import symtable
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import checker, samples, sandbox, workers
+from . import checker, jail, samples, sandbox, workers
 from .execute import SandboxedExecute
 from .nbcourse import nbgrader_config
 from .options import GradeOptions, Limits
@@ -222,7 +221,7 @@ class Session:
 def grade_cases(notebook: str, answers: dict[str, dict[str, str]], cell_timeout: int = 60,
                 isolation: str = "auto") -> list[Result]:
     """{student: their answers by solution grade_id} of one notebook, graded at check level in one kernel."""
-    os.environ["MHA_FAST"] = "1"   # as grading runs notebooks (grading.py)
+    jail.set_notebook_env()   # as grading runs notebooks (grading.py)
     with Session(notebook, cell_timeout, sandbox.isolation(isolation)) as session:
         return [session.grade(student, samples.fill(notebook, case)) for student, case in answers.items()]
 

@@ -1,7 +1,6 @@
 """Grade a folder of submissions with nbgrader: autograde, feedback, and one result per notebook."""
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import zlib
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import logs, memlimit, notice, repair, sandbox, scan
+from . import jail, logs, memlimit, notice, repair, sandbox, scan
 from .gradebook import write_gradebook
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course
@@ -114,7 +113,7 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
     out.mkdir(parents=True, exist_ok=True)
     logs.to_file(out, "grade")
     LOG.info("grading %d files from %s into %s (%s)", len(subs), submissions, out, options)
-    os.environ["MHA_FAST"] = "1"   # notebooks shrink their experiments under grading
+    jail.set_notebook_env()
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]
     with tempfile.TemporaryDirectory(prefix="mha-grade-") as tmp:
         handed_in = sorted({s.notebook for s in subs if s.notebook in known}) or known

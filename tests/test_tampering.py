@@ -205,6 +205,11 @@ NOISY = {
     "logging_error": "import logging\nlogging.getLogger('me').error('this is only a log line')\n",
 }
 
+# correct code that compiles with PyTorch's compiler in the sandbox: its C++ backend precompiled a 150 MB header,
+# more than a sandboxed file may be (g++: "File size limit exceeded"), and the cell raised InductorError
+COMPILES = ("import torch\n_double = torch.compile(lambda x: 2 * x)\n"
+            "assert _double(torch.ones(2)).tolist() == [2.0, 2.0]\n")
+
 
 def _inside_warning(source: str) -> str:
     """The correct head_dim, making noise every time it is called (so while the checks run)."""
@@ -249,6 +254,7 @@ def _cases() -> dict[str, tuple[str, dict]]:
                                                "split_heads": WRONG_SPLIT + KEPT_AGENT["wraps_the_kept_agent"]})
     for name in ("no_op_agent", "hangs_up_agent"):
         cases[f"k01_{name}"] = (NB1, {"head_dim": WRONG_HEAD_DIM, "split_heads": KEPT_AGENT[name] + REF_SPLIT})
+    cases["c01_compiles_with_torch"] = (NB1, {"head_dim": COMPILES + REF_HEAD_DIM})
     for name in ("print_stderr", "warnings_warn", "numpy_runtime_warning", "torch_user_warning"):
         cases[f"m01_{name}"] = (NB1, {"head_dim": _inside_warning(NOISY[name])})
     return cases
@@ -476,6 +482,11 @@ def test_correct_code_that_warns_or_writes_to_stderr_keeps_full_marks(graded, st
     rows, _ = graded
     assert rows[student].score == rows[student].max_score, (rows[student].status, rows[student].failed)
     assert rows[student].failed == {}
+
+
+def test_correct_code_that_uses_torch_compile_keeps_full_marks(graded):
+    row = graded[0]["c01_compiles_with_torch"]
+    assert (row.score, row.failed) == (row.max_score, {}), (row.status, row.failed)
 
 
 def test_an_object_that_equals_everything_arrives_as_a_plain_int_or_not_at_all(graded):
