@@ -367,7 +367,7 @@ WRONG = [
          fails={"check_softmax": "when x has one axis"}),
     dict(name="attn_blocked_scores_minus_30",
          answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -30.0)")},
-         fails={"check_attention_mask": "a finite score such as -30 still wins"}),
+         fails={"check_attention_mask": "a finite fill such as -30 or -1000 still wins"}),
     dict(name="attn_mask_after_softmax_renormalised",
          answers={"scaled_dot_product_attention": _attn(
              masking="pass",
@@ -384,6 +384,27 @@ WRONG = [
                   "    weights = e / e.sum(axis=-1, keepdims=True)\n"
                   "    return weights @ V, weights\n"},
          fails={"check_attention_mask": "you blocked keys after the softmax (or after exp)"}),
+    # ---- found by a helper attacking the grader (2026-12-04) ----
+    dict(name="attn_blocked_scores_minus_1000",   # kept 14/14: every allowed score of the checks was above -1000
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -1000.0)")},
+         fails={"check_attention_mask": "with allowed scores of -3000 and -4000 and blocked ones of 0 and -2000: "
+                                        "you set the blocked scores to 0 (or multiplied the scores by the mask), "
+                                        "or to another finite value above the allowed scores"}),
+    dict(name="attn_mask_used_only_when_it_has_the_scores_last_two_axes",   # a padding mask was never checked
+         answers={"scaled_dot_product_attention": _attn(
+             masking="if np.shape(mask)[-2:] == scores.shape[-2:]:\n"
+                     "            scores = np.where(mask, scores, -np.inf)")},
+         fails={"check_attention_mask": "with Q (2, 3, 4, 7) and a (6,) mask, the same keys allowed for every query: "
+                                        "your weights ignore the mask"}),
+    dict(name="attn_d_k_from_axis_2",   # n_q once there are two leading axes: it was named a constant 2
+         answers={"scaled_dot_product_attention": _attn(
+             scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[2] if Q.ndim > 2 else Q.shape[1])")},
+         fails={"check_attention_batched": "2 is also sqrt(Q.shape[2]) = sqrt(n_q) here",
+                "check_attention_mask": "4 is also n_q = Q.shape[2] here"}),
+    dict(name="attn_sqrt_d_k_rounded",   # int(np.sqrt(d_k)): it was named 'did not scale' and a constant 2
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / int(np.sqrt(d_k))")},
+         fails={"check_attention_batched": "don't round sqrt(d_k)",
+                "check_attention_mask": "unrounded (int(np.sqrt(3)) is 1)"}),
 ]
 
 CORRECT = [
