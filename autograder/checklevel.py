@@ -67,6 +67,23 @@ def _runs_in_kernel(cell) -> bool:
                                              and _meta(cell).get("grade_id") not in checker.LEARNER_SIDE)
 
 
+def _as_graded(nb: nbformat.NotebookNode, notebook: str) -> nbformat.NotebookNode:
+    """`nb` with its LEARNER_SIDE checks as grading runs them in the kernel: whole, hidden tests included (nbgrader
+    puts the gradebook's source back; the release has only the visible part)."""
+    whole = {_meta(c).get("grade_id"): c.source for c in _solution(notebook).cells
+             if _meta(c).get("grade_id") in checker.LEARNER_SIDE}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if _meta(cell).get("grade_id") in whole:
+            cell.source = whole[_meta(cell)["grade_id"]]
+    return nb
+
+
+@functools.lru_cache(maxsize=None)
+def _solution(notebook: str) -> nbformat.NotebookNode:
+    return nbformat.read(SOLUTIONS / notebook, as_version=4)
+
+
 def _changed(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> list[int]:
     return [i for i, (a, b) in enumerate(zip(base.cells, case.cells)) if a.source != b.source]
 
@@ -117,7 +134,7 @@ class Session:
 
     def __init__(self, notebook: str, cell_timeout: int, isolation: str):
         self.notebook, self.stem = notebook, Path(notebook).stem
-        self.base = samples.fill(notebook)
+        self.base = _as_graded(samples.fill(notebook), notebook)
         self._tmp = tempfile.TemporaryDirectory(prefix="mha-checklevel-")
         # kernels forked from one template per process, which has imported what every course notebook imports
         options = GradeOptions(cell_timeout=cell_timeout, limits=SESSION_LIMITS, isolation=isolation)
@@ -168,6 +185,7 @@ class Session:
 
     def grade(self, student: str, case_nb: nbformat.NotebookNode) -> Result:
         """Run the case from its first changed cell on, score every check, then restore the reference."""
+        case_nb = _as_graded(case_nb, self.notebook)
         changed = _changed(self.base, case_nb)
         first = changed[0] if changed else len(self.base.cells)
         self.ep.restart_budget()

@@ -210,6 +210,34 @@ WRONG = [
                                    "        out.append(now - t)\n        t = now\n"
                                    "    return np.array([np.median(out)] * repeat)\n")},
          fails={"check_time_fn": "copied one summary value"}),
+    # ---- found by a helper attacking the grader (2026-12-04) ----
+    dict(name="sdpa_as_a_copy_of_attention_by_hand",   # SDPA with zero Q, K and an identity mask returns V: 11/11
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    scores = Q @ K.transpose(-1, -2) / math.sqrt(mha.d_k)\n"
+                    "    if mask is not None:\n"
+                    "        scores = scores.masked_fill(~mask.unsqueeze(-3), float('-inf'))\n"
+                    "    heads = scores.softmax(-1) @ V\n"
+                    "    zeros = torch.zeros_like(heads)\n"
+                    "    eye = torch.eye(heads.shape[-2], dtype=torch.bool, device=heads.device)\n"
+                    "    heads = F.scaled_dot_product_attention(zeros, zeros, heads, attn_mask=eye)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "SDPA left sdpa_mha's output unchanged"}),
+    dict(name="sdpa_mask_unsqueezed_in_place",   # the check's own reference call crashed: a raw RuntimeError
+         answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze_(-3)")},
+         fails={"check_sdpa_mha": "sdpa_mha changed its mask argument in place"}),
+    dict(name="sdpa_with_dropout",   # was named 'computed the attention yourself'
+         answers={"sdpa_mha": _sdpa(call="F.scaled_dot_product_attention(Q, K, V, attn_mask=mask, dropout_p=0.1)")},
+         fails={"check_sdpa_mha": "leave SDPA's dropout_p at 0",
+                "check_sdpa_mha_fused": "computed the attention yourself"}),
+    dict(name="sdpa_squeezes_a_batch_of_one",   # was named 'heads summed' (one head: d_k = d_model)
+         answers={"sdpa_mha": _SDPA
+                  + "    if query.dim() == 2:\n"
+                    "        query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)\n"
+                  + _SPLIT
+                  + "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return (heads.transpose(-3, -2).flatten(-2) @ mha.W_O).squeeze(0)\n"},
+         fails={"check_sdpa_mha": "you removed the batch axis of size 1"}),
 ]
 
 CORRECT = [
