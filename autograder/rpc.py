@@ -8,6 +8,7 @@ calls, attributes and items are requests to the owner and come back as values or
 Standard library only: this source also runs inside the learner's kernel (agent.py).
 """
 import copy as _copy
+import threading as _threading
 
 try:
     from . import wire
@@ -117,6 +118,9 @@ class Peer:
         self.synced = {}                    # number -> module made from the other side's module node
         self.deadline = None                # time.monotonic() after which no answer is waited for
         self.broken = None                  # why the connection can't be used any more
+        # one request at a time on the socket: replies carry no request number, so a learner's threads that
+        # call a check's callback at once (a thread pool over loss_fn) took each other's answers
+        self.turn = _threading.RLock()
 
     # -- values in and out -------------------------------------------------------------------------------
     def _other(self, obj, enc):
@@ -167,6 +171,10 @@ class Peer:
 
     # -- requests ------------------------------------------------------------------------------------------
     def request(self, op, *args):
+        with self.turn:   # reentrant: a request served while this thread waits may make requests of its own
+            return self._request(op, *args)
+
+    def _request(self, op, *args):
         if self.broken:
             raise RemoteError(self.broken)
         try:

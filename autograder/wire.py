@@ -4,7 +4,8 @@ Both sides run this module: the grader imports it, and its source is sent into t
 part of the agent (agent.py), so it must need nothing but the standard library (NumPy and PyTorch are
 used only when a value is one of theirs). A message is a JSON tree plus raw buffers:
 
-- None, bool, int, float, str, bytes; list, tuple and dict of these (keys: str or int);
+- None, bool, int, float, str, bytes; list, tuple and dict of these (keys: str or int); a subclass of list or
+  tuple (a namedtuple) arrives as a plain list or tuple of its items;
 - NumPy arrays and scalars of a plain numeric or bool dtype; torch tensors (sent as their data, detached,
   on the CPU; a parameter arrives as a plain tensor), torch dtypes and devices, slices, Ellipsis;
 - anything else is a *reference*: a number that names an object kept by the side that owns it (a
@@ -65,6 +66,9 @@ def encode(obj, other):
             return {"t": "bytes", "b": len(buffers) - 1}
         if t in (list, tuple):
             return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
+        if isinstance(x, (list, tuple)):   # a namedtuple or another subclass: its items, read past its own methods
+            base = list if isinstance(x, list) else tuple
+            return {"t": base.__name__, "v": [enc(v, depth + 1) for v in base.__iter__(x)]}
         if t in (set, frozenset) and all(type(v) in (str, int, bool, float) or v is None for v in x):
             return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
         if t is dict:

@@ -164,3 +164,58 @@ def test_a_module_keeps_the_dtype_and_frozen_parameters_the_learner_left_it_with
     for frozen in (["in_proj_weight"], [[1, 2], "x"], [["no_such_parameter"], []], None):
         mirror.load_module(module, {"in_proj_weight": "junk", "nothing": torch.zeros(2)}, frozen)
     assert module.in_proj_weight.dtype == torch.float32 and module.in_proj_weight.requires_grad
+
+
+def test_threads_that_call_a_callback_at_once_each_get_their_own_answer():
+    """Found by a helper: a correct head_importance that evaluated loss_fn in a thread pool got answers swapped
+    between heads (the replies carry no request number; two threads read each other's). One request at a time."""
+    learner_sock, grader_sock = socket.socketpair()
+    learner, grader = rpc.Peer(learner_sock), rpc.Peer(grader_sock)
+
+    def loss_fn(k):
+        time.sleep(0.01 * (k % 3))   # answers that take different times
+        return 10 * k
+
+    def serve_forever():
+        try:
+            while True:
+                header, value = grader.receive()
+                grader.serve(header, value)
+        except (OSError, EOFError):
+            pass
+
+    threading.Thread(target=serve_forever, daemon=True).start()
+    remote = rpc.Remote(learner, grader._number(loss_fn), "check callback")
+    got: dict[int, object] = {}
+
+    def call(k):
+        try:
+            got[k] = remote(k)
+        except BaseException as err:   # noqa: BLE001 - recorded, and the assert below shows it
+            got[k] = err
+
+    threads = [threading.Thread(target=call, args=(k,)) for k in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    learner_sock.close()
+    grader_sock.close()
+    assert got == {k: 10 * k for k in range(12)}
+
+
+def test_a_namedtuple_crosses_as_a_plain_tuple_of_its_items():
+    """Found by a helper: a correct answer that returned a namedtuple (a tuple) arrived as a Remote, and a check's
+    isinstance(result, tuple) failed. A subclass arrives as its base type, with the items it holds, not what its
+    own methods say."""
+    from collections import namedtuple
+
+    class Liar(tuple):
+        def __iter__(self):
+            return iter(("forged",))
+
+    pair = namedtuple("Attention", ["output", "weights"])(1.5, [2, 3])
+    for value, want in ((pair, (1.5, [2, 3])), (Liar((1, 2)), (1, 2)), (type("L", (list,), {})([4]), [4])):
+        tree, buffers = wire.encode(value, lambda obj, enc: pytest.fail(f"{obj!r} sent as a reference"))
+        got = wire.decode(tree, buffers, lambda node, dec: pytest.fail("a reference"))
+        assert type(got) is type(want) and got == want

@@ -408,6 +408,10 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="attn_returns_a_namedtuple",   # found by a helper: it arrived as a Remote, not a tuple (11/14)
+         answers={"scaled_dot_product_attention": "from collections import namedtuple\n"
+                  "Attention = namedtuple('Attention', ['output', 'weights'])\n\n"
+                  + _attn(ret="Attention(weights @ V, weights)")}),
     dict(name="attn_minus_1e4",
          answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -1e4)")}),
     dict(name="softmax_logsumexp",

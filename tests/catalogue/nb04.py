@@ -349,6 +349,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="module_returns_a_typed_namedtuple",   # found by a helper: it arrived as a Remote (15/20)
+         answers={"MultiHeadAttention": "from typing import NamedTuple\n\n"
+                  "class AttentionOutput(NamedTuple):\n    output: torch.Tensor\n    weights: torch.Tensor\n\n"
+                  + _module().replace("        return (weights @ V)", "        return AttentionOutput((weights @ V)")
+                             .replace("@ self.W_O, weights\n", "@ self.W_O, weights)\n")}),
     dict(name="contrib_loop_over_heads",
          answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
                   "    return np.stack([H[..., i, :, :] @ W_O[i * d_k:(i + 1) * d_k, :] for i in range(h)], axis=-3)\n"}),

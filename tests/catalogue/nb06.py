@@ -286,6 +286,12 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="importance_in_a_thread_pool",   # found by a helper: loss_fn's answers swapped between threads
+         answers={"head_importance": "from concurrent.futures import ThreadPoolExecutor\n\n" + _IMPORTANCE
+                  + "    keeps = [[True] * num_heads] + [[j != i for j in range(num_heads)] for i in range(num_heads)]\n"
+                    "    with ThreadPoolExecutor(max_workers=4) as pool:\n"
+                    "        losses = list(pool.map(loss_fn, keeps))\n"
+                    "    return np.array(losses[1:], dtype=float) - losses[0]\n"}),
     dict(name="ablate_loop_over_heads_with_clone",
          answers={"ablate_heads": _ABLATE
                   + "    if concat.shape[-1] % len(keep):\n"
