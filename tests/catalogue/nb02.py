@@ -405,6 +405,10 @@ WRONG = [
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / int(np.sqrt(d_k))")},
          fails={"check_attention_batched": "don't round sqrt(d_k)",
                 "check_attention_mask": "unrounded (int(np.sqrt(3)) is 1)"}),
+    dict(name="attn_blocked_scores_minus_50",   # within the tolerance with allowed scores near -30: named 'ignores the mask'
+         answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -50.0)")},
+         fails={"check_attention_mask": "with allowed scores of -28 and -32 and a blocked one of -200: blocked "
+                                        "positions must get weight exactly 0"}),
 ]
 
 CORRECT = [

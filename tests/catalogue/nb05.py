@@ -238,6 +238,31 @@ WRONG = [
                     "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
                     "    return (heads.transpose(-3, -2).flatten(-2) @ mha.W_O).squeeze(0)\n"},
          fails={"check_sdpa_mha": "you removed the batch axis of size 1"}),
+    # ---- found by a third helper (2026-12-04) ----
+    dict(name="sdpa_only_without_a_mask",   # the masked attention by hand: 11/11 (the spy ran without a mask)
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    if mask is None:\n"
+                    "        heads = F.scaled_dot_product_attention(Q, K, V)\n"
+                    "    else:\n"
+                    "        s = (Q @ K.transpose(-1, -2) / math.sqrt(mha.d_k)).masked_fill(~mask.unsqueeze(-3), float('-inf'))\n"
+                    "        heads = s.softmax(-1) @ V\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "with a mask, sdpa_mha's output is not made of what F.scaled_dot_product_attention"}),
+    dict(name="sdpa_square_masks_made_causal",   # every square mask taken for a causal one: 11/11
+         answers={"sdpa_mha": _sdpa(mask="(mask & torch.ones(mask.shape[-2:], dtype=torch.bool).tril() "
+                                         "if mask.shape[-1] == mask.shape[-2] else mask).unsqueeze(-3)")},
+         fails={"check_sdpa_mha": "square but not causal"}),
+    dict(name="sdpa_head_axis_only_for_3d_masks",   # a 4-D mask (two leading axes) went in unchanged: 11/11
+         answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze(1) if mask.dim() == 3 else mask")},
+         fails={"check_sdpa_mha": "two leading axes"}),
+    dict(name="sdpa_scales_W_Q_in_place",   # named 'computed the attention yourself'
+         answers={"sdpa_mha": _SDPA
+                  + "    with torch.no_grad():\n        mha.W_Q.mul_(1 / math.sqrt(mha.d_k))\n"
+                  + _SPLIT
+                  + "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m, scale=1.0)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha": "sdpa_mha changed mha.W_Q in place"}),
 ]
 
 CORRECT = [
