@@ -245,7 +245,11 @@ class Peer:
                 raise
             self.send({"ok": False}, [self.describe(err), self.sync_state(op, value)])
             return op
-        self.send({"ok": True}, [result, self.sync_state(op, value)])
+        try:
+            self.send({"ok": True}, [result, self.sync_state(op, value)])
+        except _w()["WireError"] as err:   # encoded whole before a byte is sent: the socket is still clean
+            self.send({"ok": False}, [error_info(ValueError(f"the value can't be sent to the checker: {err}")),
+                                      self.sync_state(op, value)])
         return op
 
     def describe(self, err):

@@ -219,3 +219,32 @@ def test_a_namedtuple_crosses_as_a_plain_tuple_of_its_items():
         tree, buffers = wire.encode(value, lambda obj, enc: pytest.fail(f"{obj!r} sent as a reference"))
         got = wire.decode(tree, buffers, lambda node, dec: pytest.fail("a reference"))
         assert type(got) is type(want) and got == want
+
+
+def test_a_value_too_deep_to_send_is_an_error_of_that_call_not_a_lost_kernel():
+    """Found by a helper: a quiz answer that contained itself (a list appended to itself) could not be encoded, the
+    kernel's side of the connection ended, and the check said the kernel had stopped answering. The call now raises
+    a ValueError that says why, and the connection goes on serving."""
+    learner_sock, grader_sock = socket.socketpair()
+    learner, grader = rpc.Peer(learner_sock), rpc.Peer(grader_sock)
+    answer = ["a", "c", "d"]
+    answer.append(answer)
+
+    def serve_forever():
+        try:
+            while True:
+                header, value = learner.receive()
+                learner.serve(header, value)
+        except (OSError, EOFError, rpc.RemoteError):
+            pass
+
+    threading.Thread(target=serve_forever, daemon=True).start()
+    grader.deadline = time.monotonic() + 10
+    try:
+        get = rpc.Remote(grader, learner._number(lambda: answer), "learner function")
+        with pytest.raises(ValueError, match="can't be sent to the checker: value nested too deeply"):
+            get()
+        assert rpc.Remote(grader, learner._number(lambda: ["a", "c"]), "learner function")() == ["a", "c"]
+    finally:
+        learner_sock.close()
+        grader_sock.close()
