@@ -70,18 +70,13 @@ def _runs_in_kernel(cell) -> bool:
 def _as_graded(nb: nbformat.NotebookNode, notebook: str) -> nbformat.NotebookNode:
     """`nb` with its LEARNER_SIDE checks as grading runs them in the kernel: whole, hidden tests included (nbgrader
     puts the gradebook's source back; the release has only the visible part)."""
-    whole = {_meta(c).get("grade_id"): c.source for c in _solution(notebook).cells
+    whole = {_meta(c).get("grade_id"): c.source for c in samples.read_notebook(SOLUTIONS / notebook, copied=False).cells
              if _meta(c).get("grade_id") in checker.LEARNER_SIDE}
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if _meta(cell).get("grade_id") in whole:
             cell.source = whole[_meta(cell)["grade_id"]]
     return nb
-
-
-@functools.lru_cache(maxsize=None)
-def _solution(notebook: str) -> nbformat.NotebookNode:
-    return nbformat.read(SOLUTIONS / notebook, as_version=4)
 
 
 def _changed(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> list[int]:

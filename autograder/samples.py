@@ -17,7 +17,7 @@ from .errors import CourseError
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
-def _read(path: Path, copied: bool = True) -> nbformat.NotebookNode:
+def read_notebook(path: Path, copied: bool = True) -> nbformat.NotebookNode:
     """The notebook at `path`, read and validated once while the file stays the same (the tests and the catalogue
     build a few thousand submissions from the same eight notebooks): a copy of its own, unless not `copied`
     (then the caller must not change it)."""
@@ -33,7 +33,7 @@ def _parsed(path: Path, mtime_ns: int, size: int) -> nbformat.NotebookNode:
 
 def reference_answers(notebook: str, solutions: Path = SOLUTIONS) -> dict[str, str]:
     """{solution grade_id: the cell as a learner who got it right would leave it} for one notebook."""
-    nb = _read(solutions / notebook, copied=False)
+    nb = read_notebook(solutions / notebook, copied=False)
     answers = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -55,7 +55,7 @@ def fill(notebook: str, answers: dict[str, str] | None = None, blank: bool = Fal
         raise KeyError(f"{notebook} has no exercise cell(s) {sorted(unknown)}")
     if not blank:
         answers = {**reference_answers(notebook, solutions), **answers}
-    nb = _read(course / notebook)
+    nb = read_notebook(course / notebook)
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.metadata.get("nbgrader", {}).get("solution") and gid in answers:

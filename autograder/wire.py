@@ -64,9 +64,7 @@ def encode(obj, other):
         if t in (bytes, bytearray):
             buffers.append(bytes(x))
             return {"t": "bytes", "b": len(buffers) - 1}
-        if t in (list, tuple):
-            return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
-        if isinstance(x, (list, tuple)):   # a namedtuple or another subclass: its items, read past its own methods
+        if isinstance(x, (list, tuple)):   # a subclass (a namedtuple) too: its items, read past its own methods
             base = list if isinstance(x, list) else tuple
             return {"t": base.__name__, "v": [enc(v, depth + 1) for v in base.__iter__(x)]}
         if t in (set, frozenset) and all(type(v) in (str, int, bool, float) or v is None for v in x):
