@@ -5,7 +5,9 @@ part of the agent (agent.py), so it must need nothing but the standard library (
 used only when a value is one of theirs). A message is a JSON tree plus raw buffers:
 
 - None, bool, int, float, str, bytes; list, tuple and dict of these (keys: str or int); a subclass of list or
-  tuple (a namedtuple) arrives as a plain list or tuple of its items;
+  tuple arrives as a plain list or tuple of its items; a namedtuple arrives as an `Echo`, a tuple of its items
+  that, sent back, arrives as its owner's namedtuple again (with the items sent), so that a learner's KV cache
+  `KVCache(K, V)` that a check passes back can still be read as `cache.K`;
 - NumPy arrays and scalars of a plain numeric or bool dtype; torch tensors (sent as their data, detached,
   on the CPU; a parameter arrives as a plain tensor), torch dtypes and devices, slices, Ellipsis;
 - anything else is a *reference*: a number that names an object kept by the side that owns it (a
@@ -31,6 +33,34 @@ TORCH_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "
 
 class WireError(Exception):
     """A message that breaks the rules above."""
+
+
+class Echo(tuple):
+    """The other side's namedtuple here: a plain tuple of its items that remembers its `origin` (the owner's
+    namedtuple, a reference), so that sending it back rebuilds the owner's type. Copies keep the origin."""
+    origin = None
+
+    def __copy__(self):
+        return _echo(tuple(self), self.origin)
+
+    def __deepcopy__(self, memo):
+        import copy
+        return _echo(copy.deepcopy(tuple(self), memo), self.origin)
+
+    def __reduce__(self):
+        return tuple, (tuple(self),)
+
+
+def _echo(items, origin):
+    echo = Echo(items)
+    echo.origin = origin
+    return echo
+
+
+def _named(cls):
+    """A namedtuple class (collections.namedtuple or typing.NamedTuple): it can be rebuilt from its items."""
+    return cls is not tuple and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple) \
+        and callable(getattr(cls, "_make", None))
 
 
 def _np():
@@ -66,7 +96,11 @@ def encode(obj, other):
             return {"t": "bytes", "b": len(buffers) - 1}
         if isinstance(x, (list, tuple)):   # a subclass (a namedtuple) too: its items, read past its own methods
             base = list if isinstance(x, list) else tuple
-            return {"t": base.__name__, "v": [enc(v, depth + 1) for v in base.__iter__(x)]}
+            node = {"t": base.__name__, "v": [enc(v, depth + 1) for v in base.__iter__(x)]}
+            origin = x.origin if t is Echo else x if base is tuple and _named(t) else None
+            if origin is not None:
+                node["o"] = other(origin, lambda v: enc(v, depth + 1))
+            return node
         if t in (set, frozenset) and all(type(v) in (str, int, bool, float) or v is None for v in x):
             return {"t": t.__name__, "v": [enc(v, depth + 1) for v in x]}
         if t is dict:
@@ -156,6 +190,8 @@ def decode(tree, buffers, resolve):
             items = [dec(v, depth + 1) for v in items]
             if t in ("set", "frozenset") and not all(v is None or type(v) in (str, int, bool, float) for v in items):
                 raise WireError("a set of values that are not plain")
+            if t == "tuple" and "o" in x:
+                return _tuple_of(x["o"], items, depth)
             return {"list": list, "tuple": tuple, "set": set, "frozenset": frozenset}[t](items)
         if t == "dict":
             keys, values = x.get("k"), x.get("v")
@@ -213,6 +249,19 @@ def decode(tree, buffers, resolve):
                 raise WireError("a bad reference")
             return resolve(x, lambda v: dec(v, depth + 1))
         raise WireError(f"a node of unknown type {t!r}")
+
+    def _tuple_of(ref, items, depth):
+        """A namedtuple's items and its origin: ours (sent back to us) -> our namedtuple's type again, with these
+        items; the sender's -> an Echo; anything else -> a plain tuple."""
+        if type(ref) is not dict or ref.get("t") not in ("mine", "yours"):
+            raise WireError("a bad origin of a tuple")
+        origin = dec(ref, depth + 1)
+        if ref["t"] == "yours" and _named(type(origin)):
+            try:
+                return type(origin)._make(items)
+            except Exception:  # noqa: BLE001 - a namedtuple whose _make refuses these items: its items
+                return tuple(items)
+        return _echo(items, origin) if ref["t"] == "mine" else tuple(items)
 
     return dec(tree, 0)
 

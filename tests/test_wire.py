@@ -4,6 +4,7 @@ byte every few seconds held a check until the notebook's time limit (each byte r
 and a 100 MB reply of `[],[],...` took 2.5 GB of the grader to parse before its nodes were counted."""
 from __future__ import annotations
 
+import copy
 import socket
 import struct
 import threading
@@ -204,7 +205,7 @@ def test_threads_that_call_a_callback_at_once_each_get_their_own_answer():
     assert got == {k: 10 * k for k in range(12)}
 
 
-def test_a_namedtuple_crosses_as_a_plain_tuple_of_its_items():
+def test_a_tuple_subclass_crosses_as_a_plain_tuple_of_its_items():
     """Found by a helper: a correct answer that returned a namedtuple (a tuple) arrived as a Remote, and a check's
     isinstance(result, tuple) failed. A subclass arrives as its base type, with the items it holds, not what its
     own methods say."""
@@ -216,9 +217,72 @@ def test_a_namedtuple_crosses_as_a_plain_tuple_of_its_items():
 
     pair = namedtuple("Attention", ["output", "weights"])(1.5, [2, 3])
     for value, want in ((pair, (1.5, [2, 3])), (Liar((1, 2)), (1, 2)), (type("L", (list,), {})([4]), [4])):
-        tree, buffers = wire.encode(value, lambda obj, enc: pytest.fail(f"{obj!r} sent as a reference"))
-        got = wire.decode(tree, buffers, lambda node, dec: pytest.fail("a reference"))
-        assert type(got) is type(want) and got == want
+        tree, buffers = wire.encode(value, lambda obj, enc: {"t": "mine", "id": 1})
+        got = wire.decode(tree, buffers, lambda node, dec: object())
+        assert isinstance(got, type(want)) and got == want and list(got) == list(want)
+
+
+def _pair():
+    learner_sock, grader_sock = socket.socketpair()
+    learner, grader = rpc.Peer(learner_sock), rpc.Peer(grader_sock)
+
+    def serve_forever():
+        try:
+            while True:
+                header, value = learner.receive()
+                learner.serve(header, value)
+        except (OSError, EOFError, rpc.RemoteError):
+            pass
+
+    threading.Thread(target=serve_forever, daemon=True).start()
+    grader.deadline = time.monotonic() + 10
+    return learner, grader, (learner_sock, grader_sock)
+
+
+def test_a_namedtuple_sent_back_is_its_owners_namedtuple_again():
+    """Found while attacking notebook 08: a correct KV cache kept as `KVCache(K, V)` and read as `cache.K` failed,
+    because the check passed back the plain tuple it had received. The checker sees a plain tuple of the items; the
+    learner's function gets its namedtuple back, with the items the check sent (not the ones it returned)."""
+    from collections import namedtuple
+    from typing import NamedTuple
+
+    KVCache = namedtuple("KVCache", ["K", "V"])
+
+    class Typed(NamedTuple):
+        K: list
+        V: list
+
+    learner, grader, socks = _pair()
+    try:
+        for cls in (KVCache, Typed):
+            def step(cache, cls=cls):
+                if cache is None:
+                    return cls([1], [2])
+                return cls(cache.K + [len(cache.K) + 1], cache.V + [0])   # read by name
+            remote = rpc.Remote(grader, learner._number(step), "learner function")
+            cache = remote(None)
+            assert isinstance(cache, tuple) and cache == ([1], [2]) and not hasattr(cache, "K")
+            assert remote(cache) == ([1, 2], [2, 0])
+            assert remote(copy.deepcopy(remote(cache))) == ([1, 2, 3], [2, 0, 0])   # a copy keeps its origin
+            # what the check sends is what the learner's function reads: items changed by the check arrive changed
+            changed = wire._echo(([5], [6]), cache.origin)
+            assert remote(changed) == ([5, 2], [6, 0])
+        # a plain tuple sent to the learner stays a plain tuple: its function can't read it by name
+        with pytest.raises(AttributeError):
+            rpc.Remote(grader, learner._number(lambda cache: cache.K), "learner function")(([1], [2]))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_kernel_cant_make_the_grader_rebuild_what_it_names():
+    """A tuple whose origin names one of the grader's objects that is not a namedtuple arrives as a plain tuple; one
+    whose origin is malformed is refused."""
+    mine = {"t": "tuple", "v": [1, 2], "o": {"t": "yours", "id": 1}}
+    assert type(wire.decode(mine, [], lambda node, dec: print)) is tuple
+    for bad in ({"t": "tuple", "v": [1], "o": 3}, {"t": "tuple", "v": [1], "o": {"t": "tuple", "v": []}}):
+        with pytest.raises(wire.WireError):
+            wire.decode(bad, [], lambda node, dec: print)
 
 
 def test_a_value_too_deep_to_send_is_an_error_of_that_call_not_a_lost_kernel():

@@ -327,6 +327,16 @@ CORRECT = [
                     "    K, V = repeat_kv(cache.K, r), repeat_kv(cache.V, r)\n"
                     "    weights = (q @ K.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
                     "    return weights @ V, cache\n"}),
+    dict(name="kv_cache_namedtuple_read_by_name",   # the cache a check passes back is the learner's namedtuple again
+         answers={"cached_attention": "from collections import namedtuple\n"
+                  "KVCache = namedtuple('KVCache', ['K', 'V'])\n\n" + _KV
+                  + "    if cache is None:\n        cache = KVCache(k_new, v_new)\n"
+                    "    else:\n"
+                    "        cache = KVCache(torch.cat([cache.K, k_new], dim=-2), torch.cat([cache.V, v_new], dim=-2))\n"
+                    "    r = q.shape[-3] // cache.K.shape[-3]\n"
+                    "    K, V = repeat_kv(cache.K, r), repeat_kv(cache.V, r)\n"
+                    "    weights = (q @ K.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
+                    "    return weights @ V, cache\n"}),
     dict(name="block_residual_added_in_place",   # x += ... on the block's own new tensor
          answers={"block_forward": _BLOCK + "    mask = causal_mask(x.shape[-2], device=x.device)\n"
                   "    h = block.ln1(x)\n"
