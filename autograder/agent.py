@@ -13,7 +13,8 @@ answer; the checks, the hidden tests and the verdict stay in the checker (checke
 
 While a check runs, the learner's output goes to a buffer (it reaches the feedback, and never costs
 points), and the names in `swap` (the earlier exercises of the notebook) call the reference solution in
-the checker, so that one mistake costs points in its own exercise's checks only.
+the checker, so that one mistake costs points in its own exercise's checks only (`unswap` puts the learner's
+own back, for a check that failed with the reference's and runs again).
 """
 from __future__ import annotations
 
@@ -129,6 +130,9 @@ class _LearnerPeer(Peer):
                 if name not in self.saved:
                     self.saved[name] = self.ns.get(name, _ABSENT)
                     self.ns[name] = value
+            return None
+        if op == "unswap":   # the check runs again with the learner's own earlier exercises
+            self.restore()
             return None
         if op == "done":
             self.restore()

@@ -9,7 +9,11 @@ of the notebook's exercises. When check C of exercise E runs, the names it uses 
   `Remote` (a function, a class, a module) whose calls run in the learner's kernel and return values;
 - names that another exercise of the notebook defines (`head_dim`): the reference solution, here; and in
   the learner's kernel, for the time of the check, the learner's own earlier exercises are swapped for
-  the reference too (a call back to this process), so that one mistake costs points once;
+  the reference too (a call back to this process), so that one mistake costs points once. A check that
+  fails so runs once more with the learner's own earlier exercises in the kernel, and passes if it passes
+  then (and still fails with the reference's, run a third time): an answer that is right with the learner's
+  own helpers (a `repeat_kv` with an extra argument, or one that reads its second argument differently,
+  called consistently) is not charged for them again;
 - names of the release's locked cells, of the notebook's shared check helpers and of earlier checks: this
   namespace's own;
 - nothing else: a check never reads a variable of the learner's notebook (the data a check uses comes
@@ -250,13 +254,29 @@ class Checker:
             self.ns.pop(name, None)
 
     def run(self, grade_id: str, peer: TrustedPeer) -> Outcome:
+        """Run one check (see the module's docstring): with the reference's earlier exercises in the kernel,
+        then, if it failed so, with the learner's own. It passes if it passes with the learner's own and fails
+        once more with the reference's: the failure came from the swap, not from the learner's code failing its
+        first calls only (a counter, or a first call from the grader) and passing any later run."""
+        outcome, swapped = self._run(grade_id, peer, swap=True)
+        if outcome.passed or not swapped:
+            return outcome
+        peer.request("unswap")
+        own, _ = self._run(grade_id, peer, swap=False)
+        if own.passed and not self._run(grade_id, peer, swap=True)[0].passed:
+            return own
+        return outcome
+
+    def _run(self, grade_id: str, peer: TrustedPeer, swap: bool) -> tuple[Outcome, bool]:
         check = self.spec.checks[grade_id]
         printed = io.StringIO()
+        swapped = False
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-                swap = self.bind(check, peer)
-                if swap:
-                    peer.request("swap", swap)
+                earlier = self.bind(check, peer)
+                if earlier and swap:
+                    peer.request("swap", earlier)
+                    swapped = True
                 exec(compile(check.source, f"<{grade_id}>", "exec"), self.ns)
         except rpc.RemoteError:
             raise
@@ -264,5 +284,5 @@ class Checker:
             if isinstance(err, KeyboardInterrupt):
                 raise
             return Outcome(False, _cut(printed.getvalue(), MAX_PRINTED), type(err).__name__, _cut(str(err), MAX_MESSAGE),
-                           _cut(str(getattr(err, "remote_traceback", "")), MAX_MESSAGE))
-        return Outcome(True, _cut(printed.getvalue(), MAX_PRINTED))
+                           _cut(str(getattr(err, "remote_traceback", "")), MAX_MESSAGE)), swapped
+        return Outcome(True, _cut(printed.getvalue(), MAX_PRINTED)), swapped

@@ -237,9 +237,36 @@ WRONG = [
                     "    heads, weights = np.stack(outs, axis=-3), np.stack(ws, axis=-3)\n"
                     "    return combine_heads(heads) @ W_O, weights\n"},
          fails={"check_gqa": "returned instead of raising ValueError"}),
+    # found by a helper: a repeat_kv whose second argument is the total number of heads, and a GQA that calls it
+    # so, consistently: one misunderstanding, charged in repeat_kv's check only (it also cost both GQA checks)
+    dict(name="repeat_kv_takes_total_heads_gqa_consistent",
+         answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep // K.shape[-3], axis=-3)\n",
+                  "grouped_query_attention": _GQA + _SPLIT_QKV.replace("r = group_size", "group_size")
+                  + "    K, V = repeat_kv(K, num_heads), repeat_kv(V, num_heads)\n" + _MHA_TAIL},
+         fails={"check_repeat_kv": "should have shape (6, 3, 2)"}),
+    # attacking the retry above: a GQA that is wrong on its first call from a check and right after would pass
+    # the run with its own repeat_kv; the third run, with the course's again, passes too, so the first verdict holds
+    dict(name="gqa_wrong_on_its_first_checked_call",
+         answers={"grouped_query_attention": "import sys\n_checked_calls = []\n\n" + _GQA
+                  + "    frame, graded = sys._getframe(1), False\n"
+                    "    while frame is not None:\n"
+                    "        graded = graded or frame.f_code.co_filename == '<mha-grader>'\n"
+                    "        frame = frame.f_back\n"
+                    "    if graded:\n"
+                    "        _checked_calls.append(1)\n"
+                  + _SPLIT_QKV + "    if len(_checked_calls) == 1:\n        K = K[..., ::-1, :, :]\n"
+                  + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n" + _MHA_TAIL},
+         fails={"check_gqa": ""}),
 ]
 
 CORRECT = [
+    # found by a helper: an optional argument of repeat_kv that the GQA passes; the GQA checks ran it with the
+    # course's repeat_kv, which has no such argument (7/12)
+    dict(name="repeat_kv_with_an_axis_argument",
+         answers={"repeat_kv": "def repeat_kv(K, n_rep, axis=-3):\n    return np.repeat(K, n_rep, axis=axis)\n",
+                  "grouped_query_attention": _GQA + _SPLIT_QKV
+                  + "    K, V = repeat_kv(K, r, axis=-3), repeat_kv(V, r, axis=-3)\n" + _MHA_TAIL},
+         ),
     dict(name="group_size_divmod",
          answers={"group_size": _GROUP + "    if num_kv_heads <= 0:\n"
                                 "        raise ValueError(f'need num_kv_heads >= 1, not {num_kv_heads}')\n"
