@@ -19,6 +19,7 @@ message from a hostile kernel becomes a `WireError`, never an object of the send
 """
 import json
 import struct
+import sys as _sys
 import time
 
 MAX_DEPTH = 40
@@ -29,6 +30,21 @@ DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"
           "float16", "float32", "float64", "complex64", "complex128")
 TORCH_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32", "float64",
                 "complex64", "complex128")
+
+
+#: NumPy's extended precision (float128 on x86-64 Linux): sent as float64 and complex128, and made extended again
+#: on arrival, so that a check sees the dtype the learner returned (np.longdouble has no fixed size to send)
+WIDE = {"longdouble": "float64", "clongdouble": "complex128"}
+
+
+def _wire_dtype(np, dtype):
+    """The name a NumPy dtype crosses under, or None if it can't cross."""
+    if dtype.name in DTYPES:
+        return dtype.name
+    for name in WIDE:
+        if dtype == np.dtype(name):
+            return name
+    return None
 
 
 class WireError(Exception):
@@ -112,13 +128,18 @@ def encode(obj, other):
             return {"t": "slice", "v": [enc(x.start, depth + 1), enc(x.stop, depth + 1), enc(x.step, depth + 1)]}
         if x is Ellipsis:
             return {"t": "ellipsis"}
-        np = _np() if "numpy" in t.__module__ else None
-        if np is not None and t is np.ndarray and x.dtype.name in DTYPES:
-            buffers.append(np.ascontiguousarray(x).tobytes())
-            return {"t": "nd", "d": x.dtype.name, "s": list(x.shape), "b": len(buffers) - 1}
-        if np is not None and isinstance(x, np.generic) and x.dtype.name in DTYPES:
-            buffers.append(x.tobytes())
-            return {"t": "np", "d": x.dtype.name, "b": len(buffers) - 1}
+        np = _sys.modules.get("numpy")   # no NumPy imported: no array to send
+        if np is not None and isinstance(x, np.ndarray):   # a subclass (np.matrix) as a plain array of its data
+            data = np.ndarray.view(x, np.ndarray)
+            name = _wire_dtype(np, data.dtype)
+            if name is not None:
+                buffers.append(np.ascontiguousarray(data.astype(WIDE[name]) if name in WIDE else data).tobytes())
+                return {"t": "nd", "d": name, "s": list(data.shape), "b": len(buffers) - 1}
+        if np is not None and isinstance(x, np.generic):
+            name = _wire_dtype(np, x.dtype)
+            if name is not None:
+                buffers.append((np.asarray(x).astype(WIDE[name]) if name in WIDE else x).tobytes())
+                return {"t": "np", "d": name, "b": len(buffers) - 1}
         torch = _torch()
         if torch is not None:
             if isinstance(x, torch.Tensor) and type(x) in (torch.Tensor, torch.nn.Parameter) \
@@ -209,23 +230,25 @@ def decode(tree, buffers, resolve):
         if t in ("nd", "np", "tensor"):
             np = _np()
             name = x.get("d")
-            if name not in (TORCH_DTYPES if t == "tensor" else DTYPES):
+            if name not in (TORCH_DTYPES if t == "tensor" else DTYPES + tuple(WIDE)):
                 raise WireError(f"dtype {name!r} may not cross")
-            dtype = np.dtype("float32" if name == "bfloat16" else name)
+            dtype = np.dtype("float32" if name == "bfloat16" else WIDE.get(name, name))
             data = buf(x)
             if t == "np":
                 if len(data) != dtype.itemsize:
                     raise WireError("a scalar of the wrong size")
-                return np.frombuffer(data, dtype=dtype)[0]
+                value = np.frombuffer(data, dtype=dtype)[0]
+                return value.astype(name) if name in WIDE else value
             s = shape(x)
             size = 1
             for v in s:
                 size *= v
             if size * dtype.itemsize != len(data):
                 raise WireError("an array whose shape does not match its data")
-            array = np.frombuffer(data, dtype=dtype).reshape(s).copy()
+            array = np.frombuffer(data, dtype=dtype).reshape(s)
             if t == "nd":
-                return array
+                return array.astype(name) if name in WIDE else array.copy()
+            array = array.copy()
             torch = _torch()
             if torch is None:
                 import torch

@@ -312,3 +312,31 @@ def test_a_value_too_deep_to_send_is_an_error_of_that_call_not_a_lost_kernel():
     finally:
         learner_sock.close()
         grader_sock.close()
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_an_ndarray_subclass_and_extended_precision_cross_as_arrays():
+    """Found by a helper: a correct `sum_matrix` that returned `np.asmatrix(...)` or a float128 array arrived as a
+    Remote, and the check failed with "unsupported operand type(s) for -: 'Remote' and 'float'". A subclass arrives
+    as a plain array of its data; np.longdouble arrives as np.longdouble (with float64's precision), so that a
+    check still sees which dtype the learner returned."""
+    import numpy as np
+
+    class Shouting(np.ndarray):
+        def tolist(self):
+            return "forged"
+
+    def cross(value):
+        tree, buffers = wire.encode(value, lambda obj, enc: pytest.fail(f"{obj!r} sent as a reference"))
+        return wire.decode(tree, buffers, lambda node, dec: pytest.fail("a reference"))
+
+    S = np.tile(np.eye(2), (3, 1))
+    for value in (np.asmatrix(S), S.view(Shouting)):
+        got = cross(value)
+        assert type(got) is np.ndarray and got.dtype == np.float64 and np.array_equal(got, S)
+    wide = cross(S.astype(np.longdouble) / 3)
+    assert type(wide) is np.ndarray and wide.dtype == np.longdouble and np.allclose(wide, S / 3)
+    assert cross(np.clongdouble(1 + 2j)).dtype == np.clongdouble and cross(np.longdouble(0.5)) == 0.5
+    assert cross(np.arange(3, dtype=np.longdouble)[::2]).tolist() == [0.0, 2.0]
+    with pytest.raises(wire.WireError, match="may not cross"):
+        wire.decode({"t": "nd", "d": "object", "s": [1], "b": 0}, [b"12345678"], None)

@@ -166,6 +166,10 @@ WRONG = [
          answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).astype(np.float32)\n"},
          fails={"check_combine_heads": "keeps H's dtype"}),
+    dict(name="combine_longdouble",   # found by a helper: an extended-precision array arrived as a Remote (5/10)
+         answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
+                                   "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).astype(np.longdouble)\n"},
+         fails={"check_combine_heads": "keeps H's dtype"}),
     dict(name="combine_returns_a_list",
          answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).tolist()\n"},
@@ -180,6 +184,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper: an ndarray subclass and an extended-precision array arrived as Remotes (8/10)
+    dict(name="sum_matrix_as_np_matrix",
+         answers={"sum_matrix": _SUM + "    return np.asmatrix(np.tile(np.eye(d_k), (num_heads, 1)))\n"}),
+    dict(name="sum_matrix_longdouble",
+         answers={"sum_matrix": _SUM + "    return np.tile(np.eye(d_k, dtype=np.longdouble), (num_heads, 1))\n"}),
     dict(name="combine_concatenate_list_of_heads",
          answers={"combine_heads": _COMBINE + "    return np.concatenate([H[..., i, :, :] for i in range(H.shape[-3])], axis=-1)\n"}),
     dict(name="combine_loop_filling_output",
