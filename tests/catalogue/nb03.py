@@ -170,6 +170,14 @@ WRONG = [
          answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).astype(np.longdouble)\n"},
          fails={"check_combine_heads": "keeps H's dtype"}),
+    dict(name="combine_zeroes_a_batched_input",   # found by a helper: only H without batch axes was compared after
+         answers={"combine_heads": _COMBINE + "    out = np.swapaxes(H, -3, -2).reshape(*H.shape[:-3], H.shape[-2], -1).copy()\n"
+                                   "    if H.ndim > 3:\n        H *= 0\n    return out\n"},
+         fails={"check_combine_heads_batched": "changed its input H when it has batch axes"}),
+    dict(name="recover_slice_one_column_late",   # found by a helper: named "used num_heads as the width" (3 = d_k + 1)
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                   "    return concat[..., i * d_k:(i + 1) * d_k + 1]\n"},
+         fails={"check_recover_head": "ended the slice one column late"}),
     dict(name="combine_returns_a_list",
          answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).tolist()\n"},

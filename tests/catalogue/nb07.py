@@ -257,6 +257,46 @@ WRONG = [
                   + _SPLIT_QKV + "    if len(_checked_calls) == 1:\n        K = K[..., ::-1, :, :]\n"
                   + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n" + _MHA_TAIL},
          fails={"check_gqa": ""}),
+    # found by a helper attacking notebook 07 (the first kept full marks; the others lost points under another name)
+    dict(name="gqa_causal_when_unmasked_and_long",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n        mask = np.expand_dims(mask, -3)\n"
+                  "    elif query.shape[-2] == key.shape[-2] and query.shape[-2] > 5:\n"
+                  "        mask = causal_mask(query.shape[-2])\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa": ""}),
+    dict(name="repeat_kv_stack_reshape_mixes_tokens",
+         answers={"repeat_kv": _REPEAT + "    *b, g, n, d = K.shape\n"
+                  "    return np.stack([K] * n_rep, axis=-2).reshape(*b, g * n_rep, n, d)\n"},
+         fails={"check_repeat_kv": "moves numbers between tokens"}),
+    dict(name="gqa_makes_its_own_causal_mask",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n        mask = causal_mask(query.shape[-2])\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "causal mask of its own"}),
+    dict(name="gqa_output_from_unmasked_attention",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    heads, _ = scaled_dot_product_attention(Q, K, V)\n"
+                  "    m = None if mask is None else np.expand_dims(mask, -3)\n"
+                  "    _, weights = scaled_dot_product_attention(Q, K, V, m)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "your weights use the mask but your output doesn't"}),
+    dict(name="kv_cache_bytes_a_float",
+         answers={"kv_cache_bytes": _KV + "    return 2.0 * batch * n * num_layers * num_kv_heads * d_k * bytes_per_value\n"},
+         fails={"check_kv_cache_bytes": "return an int"}),
+    dict(name="gqa_returns_torch_tensors",
+         answers={"grouped_query_attention": "import torch\n\n" + _GQA + "    r = group_size(num_heads, num_kv_heads)\n"
+                  "    t = lambda a: torch.as_tensor(np.asarray(a))\n"
+                  "    Q = t(split_heads(query @ W_Q, num_heads))\n"
+                  "    K = t(split_heads(key @ W_K, num_kv_heads)).repeat_interleave(r, dim=-3)\n"
+                  "    V = t(split_heads(value @ W_V, num_kv_heads)).repeat_interleave(r, dim=-3)\n"
+                  "    s = Q @ K.transpose(-1, -2) / Q.shape[-1] ** 0.5\n"
+                  "    if mask is not None:\n        s = s.masked_fill(~t(mask).unsqueeze(-3), float('-inf'))\n"
+                  "    w = s.softmax(-1)\n"
+                  "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"},
+         fails={"check_gqa": "returned PyTorch tensors", "check_gqa_masked": ""}),
 ]
 
 CORRECT = [
