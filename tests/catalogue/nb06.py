@@ -49,7 +49,7 @@ WRONG = [
                   + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"
                   "    d_k = head_dim(concat.shape[-1], len(keep))\n"
                   "    return concat * (~keep).repeat_interleave(d_k).to(concat.dtype)\n"},
-         fails={"check_ablate_heads": "you zeroed the heads you were told to keep"}),
+         fails={"check_ablate_heads": "the heads you were told to keep"}),
     dict(name="ablate_in_place",
          answers={"ablate_heads": _ABLATE
                   + "    d_k = head_dim(concat.shape[-1], len(keep))\n"
@@ -283,6 +283,44 @@ WRONG = [
                     "        keep[np.flatnonzero(imp == t)[0]] = False   # drops ONE tied head only\n"
                     "    return keep\n"},
          fails={"check_prune_mask": "keep exactly num_keep heads"}),
+    # found by a helper attacking notebook 06: the first five kept 8/8; the last two lost points under another name
+    dict(name="importance_absolute_value",
+         answers={"head_importance": _IMPORTANCE + "    base = loss_fn([True] * num_heads)\n"
+                  "    return np.array([abs(loss_fn([j != i for j in range(num_heads)]) - base) for i in range(num_heads)])\n"},
+         fails={"check_head_importance": "Importance is signed"}),
+    dict(name="importance_clipped_at_0",
+         answers={"head_importance": _IMPORTANCE + "    base = loss_fn([True] * num_heads)\n"
+                  "    return np.array([max(0.0, loss_fn([j != i for j in range(num_heads)]) - base)\n"
+                  "                     for i in range(num_heads)])\n"},
+         fails={"check_head_importance": "Importance is signed"}),
+    dict(name="without_heads_d_k_fixed_at_4",
+         answers={"without_heads": _WITHOUT + "    pruned = copy.deepcopy(mha)\n    d_k = 4\n"
+                  "    with torch.no_grad():\n        for i, k in enumerate(keep):\n            if not k:\n"
+                  "                pruned.W_O[i * d_k:(i + 1) * d_k, :] = 0\n    return pruned\n"},
+         fails={"check_without_heads": "not a fixed number"}),
+    dict(name="without_heads_cached_by_keep",
+         answers={"without_heads": "_wo_cache = {}\n\n" + _WITHOUT + "    key = tuple(bool(k) for k in keep)\n"
+                  "    if key not in _wo_cache:\n        pruned = copy.deepcopy(mha)\n"
+                  "        with torch.no_grad():\n            for i, k in enumerate(key):\n                if not k:\n"
+                  "                    pruned.W_O[i * mha.d_k:(i + 1) * mha.d_k, :] = 0\n"
+                  "        _wo_cache[key] = pruned\n    return copy.deepcopy(_wo_cache[key])\n"},
+         fails={"check_without_heads": "made from the mha it is given"}),
+    dict(name="ablate_cached_by_shape_and_keep",
+         answers={"ablate_heads": "_ab_cache = {}\n\n" + _ABLATE
+                  + "    key = (tuple(concat.shape), tuple(bool(k) for k in keep))\n"
+                  "    if key not in _ab_cache:\n        d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "        _ab_cache[key] = concat * torch.tensor(key[1], dtype=concat.dtype).repeat_interleave(d_k)\n"
+                  "    return _ab_cache[key].clone()\n"},
+         fails={"check_ablate_heads": "don't keep results from earlier calls"}),
+    dict(name="ablate_one_head_early",
+         answers={"ablate_heads": _ABLATE + "    d_k = head_dim(concat.shape[-1], len(keep))\n    out = concat.clone()\n"
+                  "    for i, k in enumerate(keep):\n        if not k:\n            out[..., (i - 1) * d_k:i * d_k] = 0\n"
+                  "    return out\n"},
+         fails={"check_ablate_heads": "the head before the dropped one"}),
+    dict(name="prune_mask_drops_all_but_num_keep_by_negative_slice",
+         answers={"prune_mask": _PRUNE + "    imp = np.array(importance, dtype=float)\n"
+                  "    mask = np.ones(len(imp), dtype=bool)\n    mask[np.argsort(imp)[:-num_keep]] = False\n    return mask\n"},
+         fails={"check_prune_mask": "x[:-0] is EMPTY"}),
 ]
 
 CORRECT = [
