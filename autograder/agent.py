@@ -221,7 +221,7 @@ def _mha_keep():
 
 def _source() -> str:
     here = Path(__file__).parent
-    parts = [(here / "wire.py").read_text(), (here / "rpc.py").read_text(), _LEARNER_SIDE]
+    parts = [(here / name).read_text() for name in ("wire.py", "frames.py", "rpc.py")] + [_LEARNER_SIDE]
     return "\n".join(p.replace("from __future__ import annotations\n", "") for p in parts)
 
 

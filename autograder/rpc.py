@@ -11,9 +11,9 @@ import copy as _copy
 import threading as _threading
 
 try:
-    from . import wire
-except ImportError:         # inside the learner's kernel, wire.py's functions are this module's globals
-    wire = None
+    from . import frames, wire
+except ImportError:         # inside the learner's kernel, wire.py's and frames.py's functions are this module's globals
+    frames = wire = None
 
 MAX_TRACE = 4000
 
@@ -104,6 +104,10 @@ def _w():
     return vars(wire) if wire is not None else globals()
 
 
+def _f():
+    return vars(frames) if frames is not None else globals()
+
+
 class Peer:
     """One end of the connection. `objects` are ours that the other side holds a reference to."""
 
@@ -163,10 +167,10 @@ class Peer:
     def send(self, header, value=None):
         tree, buffers = _w()["encode"](value, self._other)
         header["v"] = tree
-        self.sock.sendall(_w()["pack"](header, buffers))
+        self.sock.sendall(_f()["pack"](header, buffers))
 
     def receive(self):
-        header, buffers = _w()["receive"](self.sock, self.deadline)
+        header, buffers = _f()["receive"](self.sock, self.deadline)
         return header, _w()["decode"](header.get("v"), buffers, self._resolve)
 
     # -- requests ------------------------------------------------------------------------------------------

@@ -17,10 +17,7 @@ used only when a value is one of theirs). A message is a JSON tree plus raw buff
 `decode` checks what it reads (depth, counts, sizes, dtypes, shapes against buffer lengths), so a
 message from a hostile kernel becomes a `WireError`, never an object of the sender's choosing.
 """
-import json
-import struct
 import sys as _sys
-import time
 
 MAX_DEPTH = 40
 MAX_NODES = 1_000_000
@@ -287,62 +284,3 @@ def decode(tree, buffers, resolve):
         return _echo(items, origin) if ref["t"] == "mine" else tuple(items)
 
     return dec(tree, 0)
-
-
-def pack(header, buffers):
-    """One message: lengths, the JSON header, the buffers."""
-    head = json.dumps(header, separators=(",", ":")).encode()
-    parts = [struct.pack("<II", len(head), len(buffers)), head]
-    for b in buffers:
-        parts += [struct.pack("<Q", len(b)), b]
-    data = b"".join(parts)
-    if len(data) > MAX_BYTES:
-        raise WireError(f"a message of {len(data) >> 20} MiB is too large to send (limit {MAX_BYTES >> 20} MiB)")
-    return struct.pack("<Q", len(data)) + data
-
-
-def _read_exact(sock, n, deadline=None):
-    chunks, got = [], 0
-    while got < n:
-        if deadline is not None:   # the whole message by then: a byte now and then does not extend it
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the message did not arrive in time")
-            sock.settimeout(left)
-        chunk = sock.recv(min(n - got, 1 << 20))
-        if not chunk:
-            raise EOFError("the other side closed the connection")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
-def receive(sock, deadline=None):
-    """(header, buffers) of the next message on `sock`, whole by `deadline` (time.monotonic()) if one is given;
-    WireError for anything malformed or too large."""
-    (size,) = struct.unpack("<Q", _read_exact(sock, 8, deadline))
-    if size > MAX_BYTES:
-        raise WireError(f"a message of {size >> 20} MiB is larger than the limit ({MAX_BYTES >> 20} MiB)")
-    data = _read_exact(sock, size, deadline)
-    try:
-        head_len, count = struct.unpack_from("<II", data, 0)
-        pos = 8
-        head = data[pos:pos + head_len]
-        # counted before parsing: `[],[],...` takes 25 times its size once parsed (decode counts nodes too late)
-        if head.count(b",") + head.count(b"[") + head.count(b"{") > MAX_NODES:
-            raise WireError(f"a message of more than {MAX_NODES:,} values")
-        header = json.loads(head)
-        pos += head_len
-        buffers = []
-        for _ in range(count):
-            (n,) = struct.unpack_from("<Q", data, pos)
-            pos += 8
-            if pos + n > len(data):
-                raise WireError("a buffer runs past the end of its message")
-            buffers.append(data[pos:pos + n])
-            pos += n
-    except (struct.error, ValueError, RecursionError) as err:
-        raise WireError(f"a malformed message ({type(err).__name__})") from None
-    if type(header) is not dict:
-        raise WireError("a message that is not an object")
-    return header, buffers

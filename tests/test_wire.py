@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from autograder import checker, mirror, rpc, wire
+from autograder import checker, frames, mirror, rpc, wire
 
 
 def _trickle(sock: socket.socket, stop: threading.Event) -> None:
@@ -55,13 +55,13 @@ def test_a_reply_of_too_many_values_is_refused_before_it_is_parsed(monkeypatch):
     def no_parse(*args, **kwargs):
         raise AssertionError("parsed before its values were counted")
 
-    monkeypatch.setattr(wire.json, "loads", no_parse)
+    monkeypatch.setattr(frames.json, "loads", no_parse)
     ours, theirs = socket.socketpair()
     bomb = b'{"ok":true,"v":[' + b"[]," * (wire.MAX_NODES + 1) + b'[]]}'   # 3 MB: 75 MB once parsed
     threading.Thread(target=theirs.sendall, args=(_message(bomb),), daemon=True).start()
     try:
         with pytest.raises(wire.WireError, match="more than 1,000,000 values"):
-            wire.receive(ours, time.monotonic() + 10)
+            frames.receive(ours, time.monotonic() + 10)
     finally:
         ours.close()
         theirs.close()
@@ -70,7 +70,7 @@ def test_a_reply_of_too_many_values_is_refused_before_it_is_parsed(monkeypatch):
 def test_a_reply_within_the_limits_still_arrives():
     ours, theirs = socket.socketpair()
     theirs.sendall(_message(b'{"ok":true,"v":[' + b"1," * 1000 + b'1]}'))
-    header, buffers = wire.receive(ours, time.monotonic() + 10)
+    header, buffers = frames.receive(ours, time.monotonic() + 10)
     assert header["ok"] is True and len(header["v"]) == 1001 and buffers == []
     ours.close()
     theirs.close()
