@@ -27,6 +27,21 @@ MODULE = "_mha_grader_agent"
 
 _LEARNER_SIDE = r'''
 _ABSENT = object()
+#: name -> the course's function, while a check has the learner's swapped for it (see _stand_in)
+_SWAPPED = {}
+
+
+def _stand_in(name, own):
+    """What the notebook's `name` is while a check runs: the course's function while one is swapped in, the learner's
+    own (`own`) after. A learner's function that kept it (a dict of helpers filled on its first call) still works in
+    later checks, instead of calling a connection that has closed."""
+    def stand_in(*args, **kwargs):
+        function = _SWAPPED.get(name, own)
+        if function is _ABSENT:
+            raise NameError(f"name {name!r} is not defined")
+        return function(*args, **kwargs)
+    stand_in.__name__ = stand_in.__qualname__ = name
+    return stand_in
 
 
 def _torch_state():
@@ -129,7 +144,8 @@ class _LearnerPeer(Peer):
             for name, value in args[0].items():
                 if name not in self.saved:
                     self.saved[name] = self.ns.get(name, _ABSENT)
-                    self.ns[name] = value
+                    self.ns[name] = _stand_in(name, self.saved[name])
+                _SWAPPED[name] = value
             return None
         if op == "unswap":   # the check runs again with the learner's own earlier exercises
             self.restore()
@@ -152,6 +168,7 @@ class _LearnerPeer(Peer):
 
     def restore(self):
         for name, value in self.saved.items():
+            _SWAPPED.pop(name, None)
             if value is _ABSENT:
                 self.ns.pop(name, None)
             else:

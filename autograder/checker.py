@@ -9,11 +9,8 @@ of the notebook's exercises. When check C of exercise E runs, the names it uses 
   `Remote` (a function, a class, a module) whose calls run in the learner's kernel and return values;
 - names that another exercise of the notebook defines (`head_dim`): the reference solution, here; and in
   the learner's kernel, for the time of the check, the learner's own earlier exercises are swapped for
-  the reference too (a call back to this process), so that one mistake costs points once. A check that
-  fails so runs once more with the learner's own earlier exercises in the kernel, and passes if it passes
-  then (and still fails with the reference's, run a third time): an answer that is right with the learner's
-  own helpers (a `repeat_kv` with an extra argument, or one that reads its second argument differently,
-  called consistently) is not charged for them again;
+  the reference too (a call back to this process), so that one mistake costs points once; a check that
+  fails so may pass with the learner's own earlier exercises instead (`Checker.run`);
 - names of the release's locked cells, of the notebook's shared check helpers and of earlier checks: this
   namespace's own;
 - nothing else: a check never reads a variable of the learner's notebook (the data a check uses comes
@@ -51,7 +48,6 @@ LEARNER_SIDE = frozenset({"check_sdpa_mha_fused", "check_module_grad", "check_la
 #: Locked 0-point grade cells holding the hidden helpers of a notebook's checks (run here once, never in the
 #: kernel; no check of their own). A `LEARNER_SIDE` check can't use them: they are not in the learner's kernel.
 HELPER_CELLS = frozenset({"check_helpers"})
-
 
 #: the most characters of a check's message (and of the learner's traceback) and of what it printed that are kept:
 #: a message can show a learner's value, and one reply of 1 MB made a 50 MB message (a 50 MB grades.csv)
@@ -213,7 +209,7 @@ class Checker:
     """The trusted namespace of one notebook's grading run; `run` one check at a time, in order."""
 
     def __init__(self, spec: Spec) -> None:
-        self.spec = spec
+        self.spec, self.refused = spec, set()   # refused: the course's functions that raised in this run
         self.ns: dict = {"__name__": "__main__"}
         _run_tolerant(spec.trusted, self.ns)
         _record_init(self.ns)
@@ -247,6 +243,16 @@ class Checker:
                 self.ns.pop(name, None)
         return swap
 
+    def _noting(self, name: str, ref):
+        """`ref`, which notes in `self.refused` that it raised: the course's function refused the learner's call."""
+        def course_function(*args, **kwargs):
+            try:
+                return ref(*args, **kwargs)
+            except Exception:
+                self.refused.add(name)
+                raise
+        return course_function
+
     def _from_learner(self, name: str, peer: TrustedPeer) -> None:
         try:
             self.ns[name] = peer.request("get", name)
@@ -254,28 +260,34 @@ class Checker:
             self.ns.pop(name, None)
 
     def run(self, grade_id: str, peer: TrustedPeer) -> Outcome:
-        """Run one check (see the module's docstring): with the reference's earlier exercises in the kernel,
-        then, if it failed so, with the learner's own. It passes if it passes with the learner's own and fails
-        once more with the reference's: the failure came from the swap, not from the learner's code failing its
-        first calls only (a counter, or a first call from the grader) and passing any later run."""
+        """Run one check with the reference's earlier exercises in the kernel, then, if it failed so, with the
+        learner's own (a `repeat_kv` with an extra keyword, called so). That passes if the failure came from the swap:
+        a course function raised when called, or the check fails a third time with the reference's (not code that
+        fails its first calls only: a counter, a first call from the grader)."""
         outcome, swapped = self._run(grade_id, peer, swap=True)
         if outcome.passed or not swapped:
             return outcome
+        refused = sorted(self.refused)
         peer.request("unswap")
         own, _ = self._run(grade_id, peer, swap=False)
-        if own.passed and not self._run(grade_id, peer, swap=True)[0].passed:
+        if own.passed and (refused or not self._run(grade_id, peer, swap=True)[0].passed):
             return own
+        if refused:
+            names = " and ".join(refused)
+            outcome.evalue = _cut(f"{outcome.evalue} (while this check ran, your {names} was the course's {names}, so "
+                                  "that a mistake there costs points once: call it with the arguments its exercise "
+                                  "gives it)", MAX_MESSAGE)
         return outcome
 
     def _run(self, grade_id: str, peer: TrustedPeer, swap: bool) -> tuple[Outcome, bool]:
         check = self.spec.checks[grade_id]
         printed = io.StringIO()
-        swapped = False
+        swapped, self.refused = False, set()
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
                 earlier = self.bind(check, peer)
                 if earlier and swap:
-                    peer.request("swap", earlier)
+                    peer.request("swap", {name: self._noting(name, ref) for name, ref in earlier.items()})
                     swapped = True
                 exec(compile(check.source, f"<{grade_id}>", "exec"), self.ns)
         except rpc.RemoteError:

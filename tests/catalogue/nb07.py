@@ -297,9 +297,41 @@ WRONG = [
                   "    w = s.softmax(-1)\n"
                   "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"},
          fails={"check_gqa": "returned PyTorch tensors", "check_gqa_masked": ""}),
+    # found by a helper attacking the re-run: repeat_kv with an extra keyword and wrong (tiled); the GQA checks fail with
+    # the course's repeat_kv (no such keyword) and with the learner's (tiled), and now say why the keyword was refused
+    dict(name="repeat_kv_axis_keyword_and_tiled",
+         answers={"repeat_kv": "def repeat_kv(K, n_rep, axis=-3):\n    return np.concatenate([K] * n_rep, axis=axis)\n",
+                  "grouped_query_attention": _GQA + _SPLIT_QKV
+                  + "    K, V = repeat_kv(K, r, axis=-3), repeat_kv(V, r, axis=-3)\n" + _MHA_TAIL},
+         fails={"check_repeat_kv": "tiled", "check_gqa": "was the course's repeat_kv",
+                "check_gqa_masked": "was the course's repeat_kv"}),
 ]
 
 CORRECT = [
+    # found by a helper attacking the re-run: a memoised GQA that calls repeat_kv(..., axis=-3) (the third run answered
+    # from its memo and the check was refused, 7/12), and one that keeps its helpers in a dict filled on its first call,
+    # during a check (the next check called a closed connection: "kernel stopped answering", 10/12)
+    dict(name="gqa_memoised_with_an_axis_keyword",
+         answers={"repeat_kv": "def repeat_kv(K, n_rep, axis=-3):\n    return np.repeat(K, n_rep, axis=axis)\n",
+                  "grouped_query_attention": "_memo = {}\n\n" + _GQA
+                  + "    k = tuple(x if x is None or isinstance(x, int) else (np.asarray(x).tobytes(), np.shape(x))\n"
+                    "              for x in (query, key, value, W_Q, W_K, W_V, W_O, num_heads, num_kv_heads, mask))\n"
+                    "    if k not in _memo:\n"
+                    "        r = group_size(num_heads, num_kv_heads)\n"
+                    "        Q = split_heads(query @ W_Q, num_heads)\n"
+                    "        K = repeat_kv(split_heads(key @ W_K, num_kv_heads), r, axis=-3)\n"
+                    "        V = repeat_kv(split_heads(value @ W_V, num_kv_heads), r, axis=-3)\n"
+                    "        m = None if mask is None else np.expand_dims(mask, -3)\n"
+                    "        heads, weights = scaled_dot_product_attention(Q, K, V, m)\n"
+                    "        _memo[k] = (combine_heads(heads) @ W_O, weights)\n"
+                    "    return _memo[k]\n"}),
+    dict(name="gqa_keeps_its_helpers_from_its_first_call",
+         answers={"grouped_query_attention": "_ops = {}\n\n" + _GQA
+                  + "    if not _ops:\n        _ops.update(group=group_size, repeat=repeat_kv)\n"
+                    "    r = _ops['group'](num_heads, num_kv_heads)\n"
+                    "    Q = split_heads(query @ W_Q, num_heads)\n"
+                    "    K = _ops['repeat'](split_heads(key @ W_K, num_kv_heads), r)\n"
+                    "    V = _ops['repeat'](split_heads(value @ W_V, num_kv_heads), r)\n" + _MHA_TAIL}),
     # found by a helper: an optional argument of repeat_kv that the GQA passes; the GQA checks ran it with the
     # course's repeat_kv, which has no such argument (7/12)
     dict(name="repeat_kv_with_an_axis_argument",
