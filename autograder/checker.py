@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
 import io
 import types
 from dataclasses import dataclass, field
@@ -244,13 +245,14 @@ class Checker:
         return swap
 
     def _noting(self, name: str, ref):
-        """`ref`, which notes in `self.refused` that it raised: the course's function refused the learner's call."""
+        """`ref`, noting in `self.refused` a call with arguments it doesn't take."""
+        signature = inspect.signature(ref)
         def course_function(*args, **kwargs):
             try:
-                return ref(*args, **kwargs)
-            except Exception:
+                signature.bind(*args, **kwargs)
+            except TypeError:
                 self.refused.add(name)
-                raise
+            return ref(*args, **kwargs)
         return course_function
 
     def _from_learner(self, name: str, peer: TrustedPeer) -> None:
@@ -260,10 +262,9 @@ class Checker:
             self.ns.pop(name, None)
 
     def run(self, grade_id: str, peer: TrustedPeer) -> Outcome:
-        """Run one check with the reference's earlier exercises in the kernel, then, if it failed so, with the
-        learner's own (a `repeat_kv` with an extra keyword, called so). That passes if the failure came from the swap:
-        a course function raised when called, or the check fails a third time with the reference's (not code that
-        fails its first calls only: a counter, a first call from the grader)."""
+        """Run one check with the reference's earlier exercises in the kernel, then, if it failed so, with the learner's
+        own, which counts if the swap caused the failure: a course function got arguments it doesn't take, or the check
+        fails a third time with the reference's (not code that fails its first calls only, passing any later run)."""
         outcome, swapped = self._run(grade_id, peer, swap=True)
         if outcome.passed or not swapped:
             return outcome
@@ -272,11 +273,10 @@ class Checker:
         own, _ = self._run(grade_id, peer, swap=False)
         if own.passed and (refused or not self._run(grade_id, peer, swap=True)[0].passed):
             return own
-        if refused:
+        if refused:   # the learner's own function takes those arguments: say why they were refused
             names = " and ".join(refused)
             outcome.evalue = _cut(f"{outcome.evalue} (while this check ran, your {names} was the course's {names}, so "
-                                  "that a mistake there costs points once: call it with the arguments its exercise "
-                                  "gives it)", MAX_MESSAGE)
+                                  "a mistake there costs points once: call it as its exercise says)", MAX_MESSAGE)
         return outcome
 
     def _run(self, grade_id: str, peer: TrustedPeer, swap: bool) -> tuple[Outcome, bool]:
