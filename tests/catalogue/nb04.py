@@ -346,6 +346,16 @@ WRONG = [
                                         "    return np.stack([H[..., i, :, :] @ W_O[i * d_k:(i + 1) * d_k] for i in range(h)], axis=-3)\n"},
          fails={"check_head_contributions": "head 0's contribution should be H[..., 0, :, :] @ W_O[0:4, :]"}),
     # ---- head_contributions ----
+    # found by a helper attacking notebook 04: every check built a fresh module and called it once per shape (20/20)
+    dict(name="module_caches_keys_and_values_by_shape",
+         answers={"MultiHeadAttention": _module().replace(
+             "        Q, K, V = split(query @ self.W_Q), split(key @ self.W_K), split(value @ self.W_V)\n",
+             "        Q = split(query @ self.W_Q)\n"
+             "        cache = self.__dict__.setdefault('_kv', {})\n"
+             "        if tuple(key.shape) not in cache:\n"
+             "            cache[tuple(key.shape)] = (split(key @ self.W_K), split(value @ self.W_V))\n"
+             "        K, V = cache[tuple(key.shape)]\n")},
+         fails={"check_module_forward": "kept something of the first call"}),
 ]
 
 CORRECT = [

@@ -313,6 +313,24 @@ WRONG = [
                   "    model = CharLM(vocab_size, context, d_model, num_heads, num_layers, d_ff, num_kv_heads)\n"
                   "    return sum(p.numel() for p in model.parameters())\n"},
          fails={"check_count_parameters": "without building the model"}),
+    # found by a helper attacking notebook 08: the first three kept 19/19 (no u on a boundary, no cumulative sum that
+    # ends below u, no GQA case without a batch axis)
+    dict(name="sample_greater_or_equal",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + "    cdf = (logits / temperature).softmax(dim=-1).cumsum(dim=-1)\n"
+                  "    return torch.searchsorted(cdf, u[..., None].to(cdf.dtype), right=False)[..., 0]"
+                  ".clamp(max=logits.shape[-1] - 1)\n"},
+         fails={"check_sample_next": "GREATER than u"}),
+    dict(name="sample_without_clamp",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + "    cdf = (logits / temperature).softmax(dim=-1).cumsum(dim=-1)\n"
+                  "    return torch.searchsorted(cdf, u[..., None].to(cdf.dtype), right=True)[..., 0]\n"},
+         fails={"check_sample_next": "clamp(max=V - 1)"}),
+    dict(name="kv_cache_repeats_axis_1",
+         answers={"cached_attention": _KV + _KV_APPEND
+                  + "    r = q.shape[-3] // K.shape[-3]\n"
+                    "    Kr, Vr = K.repeat_interleave(r, dim=1), V.repeat_interleave(r, dim=1)\n"
+                    "    weights = (q @ Kr.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
+                    "    return weights @ Vr, (K, V)\n"},
+         fails={"check_kv_cache_gqa": "no batch axis"}),
 ]
 
 CORRECT = [
