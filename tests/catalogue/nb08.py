@@ -331,6 +331,18 @@ WRONG = [
                     "    weights = (q @ Kr.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(dim=-1)\n"
                     "    return weights @ Vr, (K, V)\n"},
          fails={"check_kv_cache_gqa": "no batch axis"}),
+    # found by a helper attacking notebook 08: right scores, but a message from the checker's own comparison
+    # ("Double did not match Float") and "the causal mask is missing" for an input changed in place
+    dict(name="layer_norm_in_float64",
+         answers={"layer_norm": _LN + "    x = x.double()\n    mean = x.mean(dim=-1, keepdim=True)\n"
+                  "    var = x.var(dim=-1, keepdim=True, unbiased=False)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "keep x's dtype"}),
+    dict(name="block_adds_into_the_callers_x",
+         answers={"block_forward": _BLOCK + "    n = x.shape[-2]\n    h = block.ln1(x)\n"
+                  "    x += block.attn(h, h, h, mask=causal_mask(n, device=x.device))[0]\n"
+                  "    x += block.ffn(block.ln2(x))\n    return x\n"},
+         fails={"check_block_causal": "changed its input x in place", "check_block_values": ""}),
 ]
 
 CORRECT = [
