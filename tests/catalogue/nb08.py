@@ -343,6 +343,16 @@ WRONG = [
                   "    x += block.attn(h, h, h, mask=causal_mask(n, device=x.device))[0]\n"
                   "    x += block.ffn(block.ln2(x))\n    return x\n"},
          fails={"check_block_causal": "changed its input x in place", "check_block_values": ""}),
+    dict(name="layer_norm_eps_default_1e-12",   # found by a helper: named "use sqrt(var + eps)", which it does
+         answers={"layer_norm": "def layer_norm(x, gamma, beta, eps=1e-12):\n    mean = x.mean(dim=-1, keepdim=True)\n"
+                  "    var = x.var(dim=-1, keepdim=True, unbiased=False)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "uses eps = 1e-12"}),
+    dict(name="block_n_from_axis_1",   # found by a helper: a bare RuntimeError about tensor sizes
+         answers={"block_forward": _BLOCK + "    n = x.shape[1]\n    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=causal_mask(n, device=x.device))[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "n = x.shape[-2]"}),
 ]
 
 CORRECT = [
