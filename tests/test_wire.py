@@ -289,21 +289,9 @@ def test_a_value_too_deep_to_send_is_an_error_of_that_call_not_a_lost_kernel():
     """Found by a helper: a quiz answer that contained itself (a list appended to itself) could not be encoded, the
     kernel's side of the connection ended, and the check said the kernel had stopped answering. The call now raises
     a ValueError that says why, and the connection goes on serving."""
-    learner_sock, grader_sock = socket.socketpair()
-    learner, grader = rpc.Peer(learner_sock), rpc.Peer(grader_sock)
     answer = ["a", "c", "d"]
     answer.append(answer)
-
-    def serve_forever():
-        try:
-            while True:
-                header, value = learner.receive()
-                learner.serve(header, value)
-        except (OSError, EOFError, rpc.RemoteError):
-            pass
-
-    threading.Thread(target=serve_forever, daemon=True).start()
-    grader.deadline = time.monotonic() + 10
+    learner, grader, (learner_sock, grader_sock) = _pair()
     try:
         get = rpc.Remote(grader, learner._number(lambda: answer), "learner function")
         with pytest.raises(ValueError, match="can't be sent to the checker: value nested too deeply"):
