@@ -13,6 +13,7 @@ try:
 except ImportError:         # inside the learner's kernel, wire.py's names are this module's globals
     pass
 
+
 def pack(header, buffers):
     """One message: lengths, the JSON header, the buffers."""
     head = json.dumps(header, separators=(",", ":")).encode()

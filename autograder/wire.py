@@ -82,8 +82,7 @@ def _np():
 
 
 def _torch():
-    import sys
-    return sys.modules.get("torch")
+    return _sys.modules.get("torch")
 
 
 def encode(obj, other):
