@@ -1,6 +1,6 @@
 """Where the test suite's time goes: each test file run alone, with the CPU time the machine spent on it.
 
-The suite runs in 4 processes on 2 cores (pyproject.toml) and keeps both cores busy nearly all the time, so its
+The suite runs in 3 processes on 2 cores (pyproject.toml) and keeps both cores busy nearly all the time, so its
 wall time is about its CPU time / 2: CPU time is the figure to cut. Files that share a suite-wide fixture
 (`SHARED` in tests/conftest.py) run together, as they do in the suite. Each run is measured machine-wide from
 /proc/stat (Linux; the grading workers and kernels are not this process's children, so `getrusage` misses

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-# the suite runs 4 test processes on 2 cores (-n 4): one thread each for PyTorch and BLAS, here and in every
+# the suite runs 3 test processes on 2 cores (-n 3): one thread each for PyTorch and BLAS, here and in every
 # kernel they start (the grader keeps a caller's OMP_NUM_THREADS; test_forkserver.py tests the share it picks)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -54,8 +54,9 @@ LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py"
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """The suite runs in 4 processes on 2 cores (pytest-xdist; `-n 4` in pyproject.toml): much of a test's time
-    is a kernel or a browser working, or a timeout running out, while a core waits. Each test file runs whole in one process, so its
+    """The suite runs in 3 processes on 2 cores (pytest-xdist; `-n 3` in pyproject.toml): much of a test's time
+    is a kernel or a browser working, or a timeout running out, while a core waits; a fourth process kept the
+    cores no busier and spent 6-12% more CPU on the same work (bench/README.md). Each test file runs whole in one process, so its
     module-scoped grading runs once, and the files that read the suite-wide `batch` or `demo_run` share one
     process each, so those run once too. (xdist's own `--dist loadgroup` ignores groups under pytest 9.2:
     pytest-dev/pytest-xdist#1386.)"""
@@ -140,9 +141,11 @@ def batch(tmp_path_factory):
                     quick.setdefault(nb, {})[student] = case["answers"]
                 if (student, nb) in sampled or student in whole:
                     samples.write_submission(subs, student, nb, filled)
-    with ThreadPoolExecutor(1) as side:   # the check-level sessions run while the whole notebooks grade
+    # the check-level sessions (two kernels) run while the whole notebooks grade in one worker: three kernels at
+    # once is what the suite's share of the 2 cores can take without paying for the switching between them
+    with ThreadPoolExecutor(1) as side:
         quick_results = side.submit(checklevel.grade_many, quick, 2)
-        results = grading.grade(subs, root / "out", progress=False)
+        results = grading.grade(subs, root / "out", progress=False, jobs=1)
         quick_results = quick_results.result()
     by_student: dict[str, list] = {}
     for r in results:
