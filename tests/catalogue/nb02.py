@@ -94,6 +94,16 @@ WRONG = [
                                  "    return np.tril(np.ones((n, n), dtype=bool), k=0) if n > 1 else np.zeros((1, 1), dtype=bool)\n"},
          fails={"check_causal_mask": "causal_mask(1)"}),
     # ---- scaled_dot_product_attention: scaling ----
+    # found by attacking the grader: a softmax over the queries' axis when the scores are square and unmasked
+    dict(name="attn_square_softmax_over_queries",
+         answers={"scaled_dot_product_attention": _attn(
+             weights="softmax(scores, axis=-2 if mask is None and scores.shape[-1] == scores.shape[-2] else -1)")},
+         fails={"check_attention": "do not sum to 1", "check_attention_batched": "do not sum to 1"}),
+    dict(name="attn_square_batched_softmax_over_queries",
+         answers={"scaled_dot_product_attention": _attn(
+             weights="softmax(scores, axis=-2 if mask is None and scores.shape[-1] == scores.shape[-2] "
+                     "and scores.ndim > 2 else -1)")},
+         fails={"check_attention_batched": "do not sum to 1"}),
     dict(name="attn_sqrt_d_model",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_model)")},
          fails={"check_attention": "sqrt(d_k)", "check_attention_batched": "sqrt(d_k)",

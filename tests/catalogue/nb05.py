@@ -68,6 +68,18 @@ WRONG = [
     dict(name="sdpa_mask_without_head_axis",
          answers={"sdpa_mha": _sdpa(mask="mask")},
          fails={"check_sdpa_mha": "unsqueeze(-3)"}),
+    dict(name="sdpa_any_mask_as_causal",   # is_causal=True in place of the mask it is given
+         answers={"sdpa_mha": _sdpa(call="F.scaled_dot_product_attention(Q, K, V, is_causal=mask is not None)")},
+         fails={"check_sdpa_mha": "treats the mask as causal"}),
+    dict(name="sdpa_square_2d_mask_as_causal",   # found by attacking the grader: only the square (n, n) mask
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    if mask is not None and mask.dim() == 2 and mask.shape[-1] == mask.shape[-2]:\n"
+                    "        heads = F.scaled_dot_product_attention(Q, K, V, is_causal=True)\n"
+                    "    else:\n"
+                    "        heads = F.scaled_dot_product_attention(\n"
+                    "            Q, K, V, attn_mask=None if mask is None else mask.unsqueeze(-3))\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha": "treats the mask as causal"}),
     dict(name="sdpa_mask_inverted",
          answers={"sdpa_mha": _sdpa(mask="~mask.unsqueeze(-3)")},
          fails={"check_sdpa_mha": "inverted"}),
