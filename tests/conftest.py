@@ -56,7 +56,8 @@ LONGEST = ["batch", "tests/test_tampering.py", "demo", "tests/test_isolation.py"
 def pytest_xdist_make_scheduler(config, log):
     """The suite runs in 3 processes on 2 cores (pytest-xdist; `-n 3` in pyproject.toml): much of a test's time
     is a kernel or a browser working, or a timeout running out, while a core waits; a fourth process kept the
-    cores no busier and spent 6-12% more CPU on the same work (bench/README.md). Each test file runs whole in one process, so its
+    cores no busier and spent 5-10% more CPU on the same work (bench/README.md). Each test file runs whole in one
+    process, so its
     module-scoped grading runs once, and the files that read the suite-wide `batch` or `demo_run` share one
     process each, so those run once too. (xdist's own `--dist loadgroup` ignores groups under pytest 9.2:
     pytest-dev/pytest-xdist#1386.)"""
@@ -141,8 +142,8 @@ def batch(tmp_path_factory):
                     quick.setdefault(nb, {})[student] = case["answers"]
                 if (student, nb) in sampled or student in whole:
                     samples.write_submission(subs, student, nb, filled)
-    # the check-level sessions (two kernels) run while the whole notebooks grade in one worker: three kernels at
-    # once is what the suite's share of the 2 cores can take without paying for the switching between them
+    # the check-level sessions (two kernels) run while the whole notebooks grade in one worker, not two: fewer
+    # processes ready to run at once spend less CPU switching between them (bench/README.md)
     with ThreadPoolExecutor(1) as side:
         quick_results = side.submit(checklevel.grade_many, quick, 2)
         results = grading.grade(subs, root / "out", progress=False, jobs=1)
