@@ -80,6 +80,9 @@ WRONG = [
                     "            Q, K, V, attn_mask=None if mask is None else mask.unsqueeze(-3))\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
          fails={"check_sdpa_mha": "treats the mask as causal"}),
+    dict(name="sdpa_head_axis_counted_from_the_left",   # found by attacking the grader: named 'use negative axes'
+         answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze(1)")},
+         fails={"check_sdpa_mha": "not unsqueeze(1)", "check_sdpa_mha_fused": ""}),
     dict(name="sdpa_mask_inverted",
          answers={"sdpa_mha": _sdpa(mask="~mask.unsqueeze(-3)")},
          fails={"check_sdpa_mha": "inverted"}),
