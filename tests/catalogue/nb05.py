@@ -82,7 +82,21 @@ WRONG = [
          fails={"check_sdpa_mha": "treats the mask as causal"}),
     dict(name="sdpa_head_axis_counted_from_the_left",   # found by attacking the grader: named 'use negative axes'
          answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze(1)")},
-         fails={"check_sdpa_mha": "not unsqueeze(1)", "check_sdpa_mha_fused": ""}),
+         fails={"check_sdpa_mha": "not unsqueeze(1)"}),   # a crash on the mask is charged once, there
+    dict(name="sdpa_mask_by_hand_crashes_when_watched",   # computes masked attention itself, and hides it by crashing
+         answers={"sdpa_mha": _SDPA + _SPLIT                # while a TorchFunctionMode (the fused check's spy) is on
+                  + "    if mask is not None:\n"
+                    "        if torch._C._is_torch_function_mode_enabled():\n"
+                    "            raise RuntimeError('shape mismatch')\n"
+                    "        scores = Q @ K.transpose(-1, -2) / math.sqrt(mha.d_k)\n"
+                    "        scores = scores.masked_fill(~mask.unsqueeze(-3), float('-inf'))\n"
+                    "        return (scores.softmax(dim=-1) @ V).transpose(-3, -2).flatten(-2) @ mha.W_O\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "while this check watched its SDPA calls"}),
+    dict(name="sdpa_keys_and_values_swapped",
+         answers={"sdpa_mha": _sdpa(call="F.scaled_dot_product_attention(Q, V, K, attn_mask=mask)")},
+         fails={"check_sdpa_mha": "keys and values are swapped"}),
     dict(name="sdpa_mask_inverted",
          answers={"sdpa_mha": _sdpa(mask="~mask.unsqueeze(-3)")},
          fails={"check_sdpa_mha": "inverted"}),
