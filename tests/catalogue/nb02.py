@@ -215,6 +215,12 @@ WRONG = [
          fails={"check_attention_batched": "softmax(QK^T / sqrt(num_heads * d_k)) = softmax(QK^T / sqrt(d_model))",
                 "check_attention_mask": "the mask is right but you divided by sqrt(num_heads * d_k) = sqrt(3 * 7) = "
                                         "sqrt(d_model): each head must use its own sqrt(d_k)"}),
+    dict(name="attn_sqrt_d_k_times_leading_axis",   # sqrt(d_model) as sqrt(Q.shape[-1] * Q.shape[0]): it was named
+         answers={"scaled_dot_product_attention": _attn(   # the softmax axis and K's transpose
+             scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1] * Q.shape[0])")},
+         fails={"check_attention": "sqrt(d_k)", "check_attention_mask": "",
+                "check_attention_batched": "softmax(QK^T / sqrt(8)), and each head computed on its own gets another "
+                                           "scale"}),
     dict(name="attn_d_k_from_len_Q_0",
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(len(Q[0]))")},
          fails={"check_attention_batched": "Take d_k from the last axis, Q.shape[-1]",
