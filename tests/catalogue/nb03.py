@@ -73,6 +73,12 @@ WRONG = [
          answers={"recover_head": _RECOVER + "    d_k = int(concat.shape[-1] / num_heads)\n"
                                   "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
          fails={"check_recover_head": "is not divisible by num_heads"}),
+    dict(name="recover_raises_only_for_the_visible_widths",   # found by attacking the grader: 10/10
+         answers={"recover_head": _RECOVER + "    if concat.shape[-1] == 7 or (concat.shape[-1], num_heads) == (6, 4):\n"
+                                  "        raise ValueError('not divisible')\n"
+                                  "    d_k = concat.shape[-1] // num_heads\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k]\n"},
+         fails={"check_recover_head": "not only the widths of the checks above"}),
     dict(name="recover_assert_instead_of_value_error",
          answers={"recover_head": _RECOVER + "    assert concat.shape[-1] % num_heads == 0, 'd_model must be divisible by num_heads'\n"
                                   "    d_k = concat.shape[-1] // num_heads\n"

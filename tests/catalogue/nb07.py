@@ -76,6 +76,17 @@ WRONG = [
     dict(name="gqa_keys_from_value", answers={"grouped_query_attention": _kv_from("value", "value")},
          fails={"check_gqa": "your keys come from `value`: K = key @ W_K"}),
     # the visible checks pass query as key and value too: the hidden ones name it in both cells (not the mask's axis)
+    dict(name="gqa_key_and_value_inputs_swapped", answers={"grouped_query_attention": _kv_from("value", "key")},
+         fails={"check_gqa": "your keys come from `value` and your values from `key`"}),   # was named the group mapping
+    dict(name="gqa_kv_repeated_num_kv_heads_times",   # right when n_rep = num_kv_heads: it got NumPy's bare error
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV.replace("    r = ", "    group_size(num_heads, num_kv_heads)\n    r_ = ")
+                  + "    K, V = repeat_kv(K, num_kv_heads), repeat_kv(V, num_kv_heads)\n" + _MHA_TAIL},
+         fails={"check_gqa": "group_size(num_heads, num_kv_heads) times, not num_kv_heads times"}),
+    dict(name="group_size_assert_instead_of_value_error",   # the feedback showed only the learner's own message
+         answers={"group_size": _GROUP + "    assert num_kv_heads >= 1 and num_heads % num_kv_heads == 0, "
+                                "f'num_heads={num_heads} must be divisible by num_kv_heads={num_kv_heads}'\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "An assert statement raises AssertionError"}),
     dict(name="gqa_keys_from_query", answers={"grouped_query_attention": _kv_from("query", "query")},
          fails={"check_gqa": "your keys come from `query`. K = key @ W_K",
                 "check_gqa_masked": "Your keys come from `query`: with 3 queries and 6 keys"}),
