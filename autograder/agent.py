@@ -93,7 +93,7 @@ def _has_arrays(x, depth=0):
 
 class _LearnerPeer(Peer):
     def __init__(self, sock, ns):
-        super().__init__(sock, kind="the grader's", make_module=self._make_module)
+        super().__init__(sock, kind="the grader's", make_module=self._make_module, grad=True)
         self.ns, self.saved, self.out = ns, {}, None
         self.frozen0 = {}   # id(module) -> its parameters that didn't require grad when it was made
 

@@ -111,8 +111,9 @@ def _f():
 class Peer:
     """One end of the connection. `objects` are ours that the other side holds a reference to."""
 
-    def __init__(self, sock, kind="remote object", on_module=None, make_module=None):
+    def __init__(self, sock, kind="remote object", on_module=None, make_module=None, grad=False):
         self.sock = sock
+        self.grad = grad                    # tensors sent requiring grad arrive so (learner side: wire.decode)
         self.kind = kind                    # how our Remotes of the other side's objects describe themselves
         self.objects = {}                   # number -> our object
         self.numbers = {}                   # id(our object) -> number
@@ -171,7 +172,7 @@ class Peer:
 
     def receive(self):
         header, buffers = _f()["receive"](self.sock, self.deadline)
-        return header, _w()["decode"](header.get("v"), buffers, self._resolve)
+        return header, _w()["decode"](header.get("v"), buffers, self._resolve, self.grad)
 
     # -- requests ------------------------------------------------------------------------------------------
     def request(self, op, *args):

@@ -9,7 +9,11 @@ used only when a value is one of theirs). A message is a JSON tree plus raw buff
   that, sent back, arrives as its owner's namedtuple again (with the items sent), so that a learner's KV cache
   `KVCache(K, V)` that a check passes back can still be read as `cache.K`;
 - NumPy arrays and scalars of a plain numeric or bool dtype; torch tensors (sent as their data, detached,
-  on the CPU; a parameter arrives as a plain tensor), torch dtypes and devices, slices, Ellipsis;
+  on the CPU; a parameter arrives as a plain tensor), torch dtypes and devices, slices, Ellipsis. A check's
+  floating-point tensor made to require grad (a leaf, `torch.randn(..., requires_grad=True)`) arrives in the
+  learner's kernel requiring grad too, as activations do in training (`decode(..., grad=True)`): code that
+  computes otherwise while gradients are recorded is checked as it trains. Nothing arrives in the checker
+  requiring grad;
 - anything else is a *reference*: a number that names an object kept by the side that owns it (a
   learner's module or function; a check's callback), and every use of it goes back to its owner;
 - an exception travels as its type name, its message and the owner's own traceback lines.
@@ -145,8 +149,10 @@ def encode(obj, other):
                 if name == "bfloat16":
                     data = data.float()
                 buffers.append(data.contiguous().numpy().tobytes())
-                return {"t": "tensor", "d": name, "s": list(x.shape), "b": len(buffers) - 1,
-                        "dev": str(x.device)}
+                node = {"t": "tensor", "d": name, "s": list(x.shape), "b": len(buffers) - 1, "dev": str(x.device)}
+                if type(x) is torch.Tensor and x.requires_grad and x.is_leaf:
+                    node["g"] = True
+                return node
             if t is torch.dtype:
                 return {"t": "tdtype", "v": str(x).split(".")[-1]}
             if t is torch.device:
@@ -159,8 +165,9 @@ def encode(obj, other):
     return tree, buffers
 
 
-def decode(tree, buffers, resolve):
-    """The value of `tree`; `resolve(node, dec)` turns a reference node into an object of the reader's."""
+def decode(tree, buffers, resolve, grad=False):
+    """The value of `tree`; `resolve(node, dec)` turns a reference node into an object of the reader's. `grad`
+    (the learner's side only): tensors sent requiring grad arrive requiring grad, not as leaves (activations)."""
     count, used = [0], set()
 
     def buf(node):
@@ -249,7 +256,8 @@ def decode(tree, buffers, resolve):
             if torch is None:
                 import torch
             out = torch.from_numpy(array)
-            return out.to(torch.bfloat16) if name == "bfloat16" else out
+            out = out.to(torch.bfloat16) if name == "bfloat16" else out
+            return out.requires_grad_(True).clone() if grad and x.get("g") is True and out.is_floating_point() else out
         if t in ("tdtype", "device"):
             torch = _torch()
             if torch is None:

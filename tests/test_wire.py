@@ -328,3 +328,24 @@ def test_an_ndarray_subclass_and_extended_precision_cross_as_arrays():
     assert cross(np.arange(3, dtype=np.longdouble)[::2]).tolist() == [0.0, 2.0]
     with pytest.raises(wire.WireError, match="may not cross"):
         wire.decode({"t": "nd", "d": "object", "s": [1], "b": 0}, [b"12345678"], None)
+
+
+def test_a_tensor_a_check_made_to_need_gradients_needs_them_in_the_kernel_only():
+    """Found by a helper attacking notebook 08: a layer_norm, block_forward or lm_loss that computed otherwise while
+    gradients were recorded on float32 inputs (as in training) got 19/19, since tensors crossed detached. A check's
+    leaf tensor that requires grad arrives in the kernel requiring grad (not a leaf: an activation); a parameter, a
+    tensor computed from one and an integer tensor arrive as before; nothing arrives in the checker needing grad."""
+    import torch
+
+    def cross(value, grad):
+        tree, buffers = wire.encode(value, lambda obj, enc: pytest.fail(f"{obj!r} sent as a reference"))
+        return wire.decode(tree, buffers, lambda node, dec: pytest.fail("a reference"), grad)
+
+    x = torch.randn(2, 3, requires_grad=True)
+    w = torch.nn.Parameter(torch.randn(3))
+    sent = [x, w, x * w, torch.arange(3), x.double().detach().requires_grad_()]
+    in_kernel = cross(sent, grad=True)
+    assert [t.requires_grad for t in in_kernel] == [True, False, False, False, True]
+    assert not in_kernel[0].is_leaf and in_kernel[0].dtype == torch.float32 and torch.equal(in_kernel[0], x)
+    assert in_kernel[4].dtype == torch.float64
+    assert not any(t.requires_grad for t in cross(sent, grad=False))   # the checker's side

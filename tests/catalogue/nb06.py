@@ -44,6 +44,15 @@ WRONG = [
                   "            out[..., i::h] = 0   # every h-th column: the wrong columns\n"
                   "    return out\n"},
          fails={"check_ablate_heads": "NEIGHBOURING columns"}),
+    dict(name="ablate_keep_is_false",   # right for a list only: it was named 'the head before each dropped one'
+         answers={"ablate_heads": "def ablate_heads(concat, keep):\n"
+                  "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    out = concat.clone()\n"
+                  "    for i in range(len(keep)):\n"
+                  "        if keep[i] is False:\n"
+                  "            out[..., i * d_k:(i + 1) * d_k] = 0\n"
+                  "    return out\n"},
+         fails={"check_ablate_heads": "`keep[i] is False` holds only for Python's own False"}),
     dict(name="ablate_kept_heads",
          answers={"ablate_heads": _ABLATE
                   + "    keep = torch.as_tensor(np.asarray(keep, dtype=bool))\n"

@@ -130,6 +130,44 @@ WRONG = [
                   "    return gamma * (x - mean) / torch.sqrt(var) + beta\n"},
          fails={"check_layer_norm": "add eps inside the square root"}),
     # ---- Exercise 2: block_forward ----
+    # ---- wrong only while gradients are recorded on float32 inputs (as in training), found by a helper attacking
+    # the grader: the value checks (plain tensors) and gradient checks (float64) passed, 19/19 ----
+    dict(name="ln_unbiased_only_while_training",
+         answers={"layer_norm": _LN + _LN_MEAN
+                  + "    training = torch.is_grad_enabled() and (x.requires_grad or gamma.requires_grad) "
+                    "and x.dtype == torch.float32\n"
+                    "    var = x.var(dim=-1, unbiased=training, keepdim=True)\n"
+                    "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "as the model's activations are in training"}),
+    dict(name="block_no_residual_only_while_training",
+         answers={"block_forward": _BLOCK + _BLOCK_HEAD
+                  + "    a = block.attn(h, h, h, mask=mask)[0]\n"
+                    "    if torch.is_grad_enabled() and x.requires_grad and x.dtype == torch.float32:\n"
+                    "        return block.ffn(block.ln2(a))\n"
+                    "    x = x + a\n"
+                    "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_values": "on a float32 x that needs gradients, as in training"}),
+    dict(name="lm_loss_unshifted_only_while_training",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    if logits.requires_grad and logits.dtype == torch.float32:\n"
+                  "        return F.cross_entropy(logits.reshape(-1, V), tokens.reshape(-1))\n"
+                  "    return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))\n"},
+         fails={"check_lm_loss": "as the model's are in training"}),
+    dict(name="ln_fails_only_on_float32_that_needs_gradients",   # crashes as training starts; runs in float64
+         answers={"layer_norm": _LN + _LN_MEAN
+                  + "    if x.requires_grad and x.dtype == torch.float32:\n"
+                    "        raise RuntimeError('shape mismatch')\n"
+                    "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
+                    "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "on float64 ones it runs"}),
+    dict(name="block_mask_sees_the_next_token",   # tril(diagonal=1): it was named 'the causal mask is missing'
+         answers={"block_forward": _BLOCK
+                  + "    n = x.shape[-2]\n"
+                    "    mask = torch.tril(torch.ones(n, n, dtype=torch.bool, device=x.device), diagonal=1)\n"
+                    "    h = block.ln1(x)\n"
+                    "    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                    "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak by one token", "check_block_values": ""}),
     dict(name="block_no_causal_mask",
          answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
                   "    x = x + block.attn(h, h, h)[0]\n"
