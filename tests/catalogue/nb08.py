@@ -159,7 +159,7 @@ WRONG = [
                     "        raise RuntimeError('shape mismatch')\n"
                     "    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)\n"
                     "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
-         fails={"check_layer_norm": "on float64 ones it runs"}),
+         fails={"check_layer_norm": "your layer_norm raised RuntimeError: shape mismatch; it runs in float64"}),
     dict(name="block_mask_sees_the_next_token",   # tril(diagonal=1): it was named 'the causal mask is missing'
          answers={"block_forward": _BLOCK
                   + "    n = x.shape[-2]\n"
