@@ -57,9 +57,8 @@ def pytest_xdist_make_scheduler(config, log):
     """The suite runs in 3 processes on 2 cores (pytest-xdist; `-n 3` in pyproject.toml): much of a test's time
     is a kernel or a browser working, or a timeout running out, while a core waits; a fourth process kept the
     cores no busier and spent 5-10% more CPU on the same work (bench/README.md). Each test file runs whole in one
-    process, so its
-    module-scoped grading runs once, and the files that read the suite-wide `batch` or `demo_run` share one
-    process each, so those run once too. (xdist's own `--dist loadgroup` ignores groups under pytest 9.2:
+    process, so its module-scoped grading runs once, and the files that read the suite-wide `batch` or `demo_run`
+    share one process each, so those run once too. (xdist's own `--dist loadgroup` ignores groups under pytest 9.2:
     pytest-dev/pytest-xdist#1386.)"""
     from xdist.scheduler import LoadScopeScheduling
 
