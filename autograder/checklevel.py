@@ -2,15 +2,18 @@
 
 Grading a whole notebook per catalogue case re-runs every cell of it, trainings and timing sweeps
 included, about 200 times. Here the reference solution runs once, as grading runs it (same executor,
-sandbox, checker and limits). Then each case, in the same kernel, runs from its first changed cell to the
-end of the notebook in order: its own answer cells, and every check (the checker asks, the kernel answers),
-skipping the demonstration cells in between. Then the reference answers are run again, and the next case
-starts. A kernel that a case stops (a timeout, a crash) is replaced, and the reference run again.
+sandbox, checker and limits), without the demonstration cells that no exercise or kernel-side check reads a
+name of (`demonstrations`: the trainings, timings and plots). Then each case, in the same kernel, runs from
+its first changed cell to the end of the notebook in order: its own answer cells, and every check (the
+checker asks, the kernel answers), skipping the demonstration cells in between. Then the reference answers
+are run again, and the next case starts. A kernel that a case stops (a timeout, a crash) is replaced, and
+the reference run again.
 
 This gives the verdicts whole-notebook grading gives because a check reads nothing of the kernel but its own
 exercise's names (checker.py), and the earlier exercises are the reference during a check either way. The
 one difference is when a name is read: here, after the whole notebook ran. So a case whose answer reads or
-binds a name that a later cell binds is graded as a whole notebook instead (`needs_whole_notebook`), and
+binds a name that a later cell binds, or that only a left-out demonstration binds, is graded as a whole
+notebook instead (`needs_whole_notebook`), and
 the tests compare both ways on a sample of cases. A name that only the reference answer binds (the case leaves
 a question unanswered) is removed before the case runs, as a whole-notebook run never has it.
 """
@@ -79,6 +82,35 @@ def _as_graded(nb: nbformat.NotebookNode, notebook: str) -> nbformat.NotebookNod
     return nb
 
 
+@functools.lru_cache(maxsize=16)
+def _demonstrations(sources: tuple[tuple[str, bool], ...]) -> frozenset[int]:
+    """Indices of the code cells the reference run leaves out, of (source, is exercise or kernel-side check) per
+    code cell (None for other cells): cells that bind no name that an exercise, a check run in the kernel or a
+    cell kept for them reads. Every cell that binds a name they read is kept, so those names hold what grading
+    gives them; a name a left-out cell binds is one no kept cell reads."""
+    needed = {i for i, cell in enumerate(sources) if cell and cell[1]}
+    reads = set().union(*(_names(sources[i][0])[0] for i in needed))
+    grown = True
+    while grown:
+        grown = False
+        for i, cell in enumerate(sources):
+            if cell and i not in needed and _names(cell[0])[1] & reads:
+                needed.add(i)
+                reads |= _names(cell[0])[0]
+                grown = True
+    return frozenset(i for i, cell in enumerate(sources) if cell and i not in needed)
+
+
+def demonstrations(base: nbformat.NotebookNode) -> frozenset[int]:
+    """The cells of `base` (a notebook as graded) that the reference run leaves out (see `_demonstrations`).
+    Checks that run in the checker read nothing of the kernel, so they keep no cell; they still run."""
+    def role(cell) -> tuple[str, bool] | None:
+        if cell.cell_type != "code" or _meta(cell).get("grade") and not _runs_in_kernel(cell):
+            return None
+        return cell.source, bool(_meta(cell).get("solution") or _meta(cell).get("grade"))
+    return _demonstrations(tuple(role(cell) for cell in base.cells))
+
+
 def _changed(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> list[int]:
     return [i for i, (a, b) in enumerate(zip(base.cells, case.cells)) if a.source != b.source]
 
@@ -107,10 +139,12 @@ def _names_of_case(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> 
 
 def needs_whole_notebook(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
     """The names that make a check-level run differ from whole-notebook grading for this case: names its
-    changed cells read or bind that a later cell run in the kernel binds too, and names the reference answers
-    bind that its answers don't, where another cell binds them too. Empty: check level is exact."""
+    changed cells read or bind that a later cell run in the kernel binds too, or that a left-out demonstration
+    binds, and names the reference answers bind that its answers don't, where another cell binds them too.
+    Empty: check level is exact."""
     touched, stale, later, others = _names_of_case(base, case)
-    return (touched & later) | (stale & others)
+    left_out = set().union(*(_names(base.cells[i].source)[1] for i in demonstrations(base)))
+    return (touched & (later | left_out)) | (stale & others)
 
 
 def unbound_names(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
@@ -161,8 +195,10 @@ class Session:
         self._kernel.__enter__()
         self.ep.wait_for_reply(self.ep.kc.kernel_info())
         self.ep.restart_budget()
+        left_out = demonstrations(self.base)
         for index, cell in enumerate(self.ep.nb.cells):
-            self.ep.preprocess_cell(cell, self.resources, index)
+            if index not in left_out:
+                self.ep.preprocess_cell(cell, self.resources, index)
         failing = [gid for gid, o in self.ep.outcomes.items() if not o.passed]
         if self.ep.stopped or failing:
             raise RuntimeError(f"the reference solution of {self.notebook} does not pass: "

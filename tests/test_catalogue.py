@@ -109,6 +109,26 @@ def test_cases_that_read_a_later_name_are_graded_whole(batch):
     assert checklevel.unbound_names(samples.fill(nb), unanswered) == {"scaling_answer"}
 
 
+def test_the_reference_run_leaves_out_what_no_exercise_reads_and_a_case_that_reads_it_is_graded_whole():
+    """At check level, notebook 06's reference run skips its trainings, sweeps and plots (no exercise and no check
+    in the kernel reads a name they bind) and keeps its exercises, checks, imports and earlier pieces. A case
+    whose answer reads a name only those cells bind (the trained `model`) can't be graded there: it goes whole."""
+    from autograder import checklevel
+
+    nb = "06_heads_in_action.ipynb"
+    base = checklevel._as_graded(samples.fill(nb), nb)
+    left_out = checklevel.demonstrations(base)
+    meta = [c.metadata.get("nbgrader", {}) for c in base.cells]
+    assert any("model, losses = train_model(num_heads=4)" in base.cells[i].source for i in left_out)
+    assert any("HEAD_COUNTS = " in base.cells[i].source for i in left_out)
+    assert not any(meta[i].get("solution") or meta[i].get("grade") for i in left_out)
+    assert not any(meta[i].get("grade_id") in ("setup", "earlier_pieces") for i in left_out)
+    reads_model = samples.fill(nb, {"head_importance": (
+        "def head_importance(loss_fn, num_heads):\n"
+        "    return np.array([loss_fn([j != i for j in range(num_heads)]) for i in range(model.mha.num_heads)])\n")})
+    assert checklevel.needs_whole_notebook(samples.fill(nb), reads_model) == {"model"}
+
+
 def test_a_name_that_another_cell_binds_too_is_not_removed():
     """If an earlier or later cell binds the name that the reference answer binds and the case doesn't, removing
     it would be as wrong as keeping the reference's value: that case is graded whole."""
