@@ -140,11 +140,13 @@ def _names_of_case(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> 
 def needs_whole_notebook(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:
     """The names that make a check-level run differ from whole-notebook grading for this case: names its
     changed cells read or bind that a later cell run in the kernel binds too, or that a left-out demonstration
-    binds, and names the reference answers bind that its answers don't, where another cell binds them too.
-    Empty: check level is exact."""
+    binds; names they bind that another cell binds (running the reference answers again would not undo that for
+    the cases after it); and names the reference answers bind that its answers don't, where another cell binds
+    them too. Empty: check level is exact."""
     touched, stale, later, others = _names_of_case(base, case)
     left_out = set().union(*(_names(base.cells[i].source)[1] for i in demonstrations(base)))
-    return (touched & (later | left_out)) | (stale & others)
+    rebinds = set().union(*(_names(case.cells[i].source)[1] for i in _changed(base, case))) & others
+    return (touched & (later | left_out)) | (stale & others) | rebinds
 
 
 def unbound_names(base: nbformat.NotebookNode, case: nbformat.NotebookNode) -> set[str]:

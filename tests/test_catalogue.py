@@ -129,6 +129,18 @@ def test_the_reference_run_leaves_out_what_no_exercise_reads_and_a_case_that_rea
     assert checklevel.needs_whole_notebook(samples.fill(nb), reads_model) == {"model"}
 
 
+def test_a_case_that_binds_a_name_of_a_given_cell_is_graded_whole():
+    """Running the reference answers again can't undo a case's own `causal_mask` (notebook 04's earlier pieces
+    define it): the cases after it, in the same kernel, would call it. So that case is graded whole."""
+    from autograder import checklevel
+
+    nb = "04_output_projection.ipynb"
+    own_mask = samples.fill(nb, {"multi_head_attention": (
+        "def causal_mask(n):\n    return np.tril(np.ones((n, n), dtype=bool))\n\n"
+        + samples.reference_answers(nb)["multi_head_attention"])})
+    assert checklevel.needs_whole_notebook(samples.fill(nb), own_mask) == {"causal_mask"}
+
+
 def test_a_name_that_another_cell_binds_too_is_not_removed():
     """If an earlier or later cell binds the name that the reference answer binds and the case doesn't, removing
     it would be as wrong as keeping the reference's value: that case is graded whole."""

@@ -356,6 +356,31 @@ WRONG = [
              "            cache[tuple(key.shape)] = (split(key @ self.W_K), split(value @ self.W_V))\n"
              "        K, V = cache[tuple(key.shape)]\n")},
          fails={"check_module_forward": "kept something of the first call"}),
+    # found by a helper: weights made in float64 lost check_module_forward with a list of unrelated causes, and
+    # check_module_grad again (its float32 input)
+    dict(name="module_float64_parameters",
+         answers={"MultiHeadAttention": _module(init="torch.randn(d_model, d_model, dtype=torch.float64) * scale")},
+         fails={"check_module_forward": "create the weights in PyTorch's default float32"}),
+    # found by a helper: a forward that unpacks (batch, n, d_model) lost check_module_forward with unrelated causes
+    # and check_module_mask again (its unbatched and 4-axis inputs)
+    dict(name="module_only_3_axes",
+         answers={"MultiHeadAttention": _module(out="(weights @ V).transpose(1, 2).reshape(query.shape[0], -1, "
+                                                "query.shape[2]) @ self.W_O").replace(
+             "            return x.unflatten(-1, (self.num_heads, self.d_k)).transpose(-3, -2)\n",
+             "            b, n, d = x.shape\n"
+             "            return x.view(b, n, self.num_heads, self.d_k).transpose(1, 2)\n")},
+         fails={"check_module_forward": "forward probably assumes 3 axes"}),
+    # found by a helper: a causal_mask of its own (True = blocked) in the multi_head_attention cell also cost the
+    # correct module check_module_grad, which called the learner's causal_mask in the kernel
+    dict(name="mha_with_its_own_inverted_causal_mask",
+         answers={"multi_head_attention": "def causal_mask(n):\n    return np.triu(np.ones((n, n), dtype=bool), k=1)\n\n"
+                  + _mha(mask="~np.expand_dims(mask, -3)")},
+         fails={"check_mha_mask": "mask is inverted"}),
+    # found by a helper: heads (num_heads, n, d_k) reshaped to (n, d_model) with no swap of the axes: no name
+    dict(name="mha_heads_reshaped_without_swapping_axes",
+         answers={"multi_head_attention": _mha(ret="heads.reshape(*heads.shape[:-3], heads.shape[-2], -1) @ W_O, weights")},
+         fails={"check_mha_values": "without moving the head axis", "check_mha_shapes": "without moving the head axis",
+                "check_mha_mask": "with a causal mask the first output row"}),
 ]
 
 CORRECT = [
