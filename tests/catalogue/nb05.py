@@ -292,6 +292,17 @@ WRONG = [
                     "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m, scale=1.0)\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
          fails={"check_sdpa_mha": "sdpa_mha changed mha.W_Q in place"}),
+    # found by a helper: a function that assumes a batch axis crashed on one sentence, and the message blamed the mask
+    dict(name="sdpa_assumes_a_batch_axis",
+         answers={"sdpa_mha": _SDPA
+                  + "    B, n_q, d = query.shape\n    h, d_k = mha.num_heads, d // mha.num_heads\n"
+                  "    Q = (query @ mha.W_Q).view(B, n_q, h, d_k).transpose(1, 2)\n"
+                  "    K = (key @ mha.W_K).view(B, key.shape[1], h, d_k).transpose(1, 2)\n"
+                  "    V = (value @ mha.W_V).view(B, value.shape[1], h, d_k).transpose(1, 2)\n"
+                  "    if mask is not None:\n        mask = mask.unsqueeze(-3)\n"
+                  "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=mask)\n"
+                  "    return heads.transpose(1, 2).reshape(B, n_q, d) @ mha.W_O\n"},
+         fails={"check_sdpa_mha": "split Q, K and V with mha.split and use negative axes"}),
 ]
 
 CORRECT = [

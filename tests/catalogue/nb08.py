@@ -391,6 +391,29 @@ WRONG = [
                   "    x = x + block.attn(h, h, h, mask=causal_mask(n, device=x.device))[0]\n"
                   "    return x + block.ffn(block.ln2(x))\n"},
          fails={"check_block_causal": "n = x.shape[-2]"}),
+    # ---- found by a helper attacking the grader (3rd round): full or nearly full marks for wrong code ----
+    dict(name="block_mask_left_out_when_x_needs_gradients",   # 18/19: only the gradient check failed, blaming autograd
+         answers={"block_forward": _BLOCK
+                  + "    mask = None if x.requires_grad else causal_mask(x.shape[-2], device=x.device)\n"
+                  "    h = block.ln1(x)\n    x = x + block.attn(h, h, h, mask=mask)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak on a float32 x that needs gradients"}),
+    dict(name="kv_cache_kept_in_a_global",   # 19/19: it ignored the cache it was given
+         answers={"cached_attention": "_STATE = {}\n" + _KV
+                  + "    if cache is None:\n        _STATE['K'], _STATE['V'] = k_new, v_new\n"
+                  "    else:\n        _STATE['K'] = torch.cat([_STATE['K'], k_new], dim=-2)\n"
+                  "        _STATE['V'] = torch.cat([_STATE['V'], v_new], dim=-2)\n"
+                  "    K, V = _STATE['K'], _STATE['V']\n" + _KV_ATTEND + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "decoding two sequences in turn"}),
+    # a slip named by the gap it leaves on one model only: W_O forgotten left context * d_model = 64 there
+    dict(name="count_without_W_O",
+         answers={"count_parameters": _COUNT + _COUNT_PARTS.replace("2 * d_model * d_model", "d_model * d_model")
+                  + "    return emb + num_layers * (attn + norms + ffn) + head\n"},
+         fails={"check_count_parameters": "should be 818, got 754"}),
+    dict(name="count_layer_norms_gamma_only_in_blocks",   # 2 * d_model = 16 there: "the final LayerNorm's"
+         answers={"count_parameters": _COUNT + _COUNT_PARTS.replace("norms = 4 * d_model", "norms = 2 * d_model")
+                  + "    return emb + num_layers * (attn + norms + ffn) + head\n"},
+         fails={"check_count_parameters": "should be 818, got 802"}),
 ]
 
 CORRECT = [
