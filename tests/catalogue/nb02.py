@@ -425,6 +425,28 @@ WRONG = [
          answers={"scaled_dot_product_attention": _attn(masking="scores = np.where(mask, scores, -50.0)")},
          fails={"check_attention_mask": "with allowed scores of -28 and -32 and a blocked one of -200: blocked "
                                         "positions must get weight exactly 0"}),
+    # ---- found by a helper attacking the grader (3rd round) ----
+    dict(name="softmax_shifted_by_the_mean",   # 14/14: the hidden [1000, 0, 0] has its mean (333) too near its max
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    finite = np.where(np.isfinite(x), x, np.nan)\n"
+                             "    x = x - np.nanmean(finite, axis=axis, keepdims=True)\n"
+                             "    e = np.exp(x)\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax_stable": "the mean, the median or the first entry"}),
+    dict(name="softmax_stable_up_to_2_axes",   # 14/14: every large-value check had 1 or 2 axes
+         answers={"softmax": "def softmax(x, axis=-1):\n"
+                             "    if np.ndim(x) <= 2:\n"
+                             "        x = x - np.max(x, axis=axis, keepdims=True)\n"
+                             "    e = np.exp(x)\n"
+                             "    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax_stable": "subtract the maximum along axis"}),
+    dict(name="attn_scale_operator_precedence",   # / d_k**1/2 divides by 2 * d_k: was blamed on the global d_k = 64
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / d_k**1/2")},
+         fails={"check_attention": "is (scores / d_k) / 2 in Python", "check_attention_batched": "",
+                "check_attention_mask": ""}),
+    dict(name="attn_scale_sqrt_n_k",   # named only in the hidden checks
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(K.shape[-2])")},
+         fails={"check_attention": "sqrt(n_k)", "check_attention_batched": "", "check_attention_mask": ""}),
 ]
 
 CORRECT = [

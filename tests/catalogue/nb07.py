@@ -316,6 +316,21 @@ WRONG = [
                   + "    K, V = repeat_kv(K, r, axis=-3), repeat_kv(V, r, axis=-3)\n" + _MHA_TAIL},
          fails={"check_repeat_kv": "tiled", "check_gqa": "was the course's repeat_kv",
                 "check_gqa_masked": "was the course's repeat_kv"}),
+    # ---- found by a helper attacking the grader (3rd round) ----
+    dict(name="gqa_scales_W_Q_in_place",   # no message said an input changed
+         answers={"grouped_query_attention": _GQA + "    W_Q /= np.sqrt(W_Q.shape[0] // num_heads)\n"
+                  + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2)\n"
+                  "    if mask is not None:\n        scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)\n"
+                  "    weights = softmax(scores, axis=-1)\n"
+                  "    return combine_heads(weights @ V) @ W_O, weights\n"},
+         fails={"check_gqa": "changed its input W_Q in place", "check_gqa_masked": ""}),
+    dict(name="gqa_always_causal",   # was told it "ignores mask"
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    mask = np.expand_dims(causal_mask(query.shape[-2]), -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa": "applies a causal mask of its own", "check_gqa_masked": "applies a causal mask of its own"}),
 ]
 
 CORRECT = [
