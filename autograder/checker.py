@@ -76,7 +76,7 @@ class Spec:
     helpers: list[str] = field(default_factory=list)     # sources of the HELPER_CELLS, in order
 
 
-def _defined(tree: ast.Module) -> set[str]:
+def defined_names(tree: ast.Module) -> set[str]:   # the names a cell's top-level statements bind
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -105,7 +105,7 @@ def load_spec(source_notebook: str, mtime: float) -> Spec:
         elif meta.get("grade"):
             spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current)
         elif meta.get("solution"):
-            current = frozenset(_defined(tree))
+            current = frozenset(defined_names(tree))
             spec.references.append(cell.source)
             for name in current:
                 spec.exercise_names[name] = position

@@ -19,10 +19,10 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, List, Unicode
 
 from . import agent, checker, forkserver, iopub, logs, rpc
+from .checkview import check_outputs, error_output, explain_unbound, raised_names
 from .agentlink import AgentLink
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
 from .outputs import OutputBudget, cap_error
-from .feedback import LEARNER_FRAMES
 from .jail import describe_exit
 from .options import Limits
 from .sandbox import SandboxKernelManager
@@ -30,28 +30,6 @@ from .sandbox import SandboxKernelManager
 
 #: "start" and "done" of each notebook's run, with the notebook's stem, for the progress bar (progress.py)
 PROGRESS = logs.LOG.getChild("progress")
-
-
-def _error(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
-
-
-def _check_outputs(outcome: checker.Outcome, learner_output: str) -> list[NotebookNode]:
-    """The outputs a check shows in the feedback. They report the checker's verdict; they never make it."""
-    outputs = []
-    if outcome.output:
-        outputs.append(NotebookNode(output_type="stream", name="stdout", text=outcome.output))
-    if learner_output:
-        cut = (f"\n[output truncated: more than {agent.MAX_OUTPUT} characters while this check ran]\n"
-               if len(learner_output) >= agent.MAX_OUTPUT else "")
-        outputs.append(NotebookNode(output_type="stream", name="stdout",
-                                    text="[printed by your code while this check ran]\n" + learner_output + cut))
-    if not outcome.passed:
-        error = _error(outcome.ename, outcome.evalue)
-        if outcome.learner_trace:
-            error.traceback.append(LEARNER_FRAMES + "\n" + outcome.learner_trace)
-        outputs.append(error)
-    return outputs
 
 
 class SandboxedExecute(OutputBudget, Execute):
@@ -114,6 +92,7 @@ class SandboxedExecute(OutputBudget, Execute):
         self._key, self._link = key, None
         self.restart_budget()
         self.outcomes: dict[str, checker.Outcome] = {}
+        self._raised: dict[str, str] = {}   # names of the learner's exercise cells that raised (checkview.py)
         source = Path(self.source_dir) / f"{self._key}.ipynb" if self.source_dir else None
         self._checker = checker.Checker(checker.spec_for(source)) if source and source.is_file() else None
         try:
@@ -172,9 +151,11 @@ class SandboxedExecute(OutputBudget, Execute):
                 conn.close()
         if not self._kernel_alive():
             raise DeadKernelError("the kernel died during a check")
+        if not outcome.passed:
+            outcome.evalue = explain_unbound(outcome.evalue, self._raised)
         if reply is None:
             self.wait_for_reply(msg_id, cell)
-        cell.outputs = _check_outputs(outcome, learner_output if isinstance(learner_output, str) else "")
+        cell.outputs = check_outputs(outcome, learner_output if isinstance(learner_output, str) else "")
         self.outcomes[grade_id] = outcome
         cell.metadata[VERDICT] = {"passed": outcome.passed, "error": f"{outcome.ename}: {outcome.evalue}"}
         return cell
@@ -239,7 +220,7 @@ class SandboxedExecute(OutputBudget, Execute):
         self._fatal = f"{cell_label(self.nb.cells, index)} {cause}"
         if isinstance(self.km, SandboxKernelManager):
             self.km.hard_kill()
-        cell.setdefault("outputs", []).append(_error(
+        cell.setdefault("outputs", []).append(error_output(
             STOPPED, f"{cause}: the kernel was stopped, the rest of the notebook was not run, and the notebook scores 0"))
 
     def _reply_cut(self, cell: NotebookNode, index: int) -> None:
@@ -266,7 +247,7 @@ class SandboxedExecute(OutputBudget, Execute):
         self._idle, self._incomplete = False, False
         if self._fatal:
             if cell.cell_type == "code":
-                cell.outputs = [_error(NOT_RUN, f"not run: {self._fatal}")]
+                cell.outputs = [error_output(NOT_RUN, f"not run: {self._fatal}")]
             return cell, resources
         try:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
@@ -281,6 +262,7 @@ class SandboxedExecute(OutputBudget, Execute):
                     cell = self._run_in_kernel(cell, index)
             else:
                 cell, resources = super().preprocess_cell(cell, resources, index)
+                self._raised.update(raised_names(cell))
         except iopub.ReplyTooLarge:
             self._reply_cut(cell, index)
         except CellTimeoutError:

@@ -200,6 +200,8 @@ ATTACKS = {   # student -> (notebook, exact score out of 8)
     "c14_version_as_text": (lambda: _version_as_text({}), 8.0),
     "a11_format_3": (lambda: nbformat.writes(nbformat.convert(samples.fill(NB, {"head_dim": WRONG}), 3), version=3), 6.0),
     "c15_format_3": (lambda: nbformat.writes(nbformat.convert(samples.fill(NB), 3), version=3), 8.0),
+    # right code after an import of a package that Colab may have and the grader doesn't: its check says so
+    "c16_missing_package": (lambda: samples.fill(NB, {"head_dim": "import package_the_grader_lacks\n" + REF}), 6.0),
 }
 
 
@@ -300,3 +302,11 @@ def test_metadata_the_format_refuses_is_removed_and_said(attacked):
         assert results[student].status == "graded" and any(
             f.startswith("the notebook's format fields (version numbers, metadata) were missing") and f.endswith("4.5")
             for f in results[student].flags), results[student].flags
+
+
+def test_a_package_the_grader_lacks_is_named_in_the_check(attacked):
+    """A bare "NameError: name 'head_dim' is not defined" said nothing of the import that failed above it."""
+    failed = attacked[0]["c16_missing_package"].failed["check_head_dim"]
+    assert failed.startswith("NameError: head_dim was never defined: its cell raised ModuleNotFoundError: No module "
+                             "named 'package_the_grader_lacks'. Notebooks are graded with"), failed
+    assert "numpy, matplotlib and torch only" in failed
