@@ -330,6 +330,18 @@ WRONG = [
          answers={"prune_mask": _PRUNE + "    imp = np.array(importance, dtype=float)\n"
                   "    mask = np.ones(len(imp), dtype=bool)\n    mask[np.argsort(imp)[:-num_keep]] = False\n    return mask\n"},
          fails={"check_prune_mask": "x[:-0] is EMPTY"}),
+    # ---- found by a helper attacking the grader (3rd round): right score, a message that named nothing ----
+    dict(name="without_heads_keep_tiled",
+         answers={"without_heads": _WITHOUT + "    pruned = copy.deepcopy(mha)\n"
+                  "    rows = torch.tensor([float(bool(k)) for k in keep]).repeat(mha.d_k)\n"
+                  "    with torch.no_grad():\n        pruned.W_O.mul_(rows[:, None])\n    return pruned\n"},
+         fails={"check_without_heads": "you kept every other row of W_O (keep tiled"}),
+    dict(name="without_heads_keep_is_false",
+         answers={"without_heads": _WITHOUT + "    pruned = copy.deepcopy(mha)\n"
+                  "    with torch.no_grad():\n        for i in range(len(keep)):\n"
+                  "            if keep[i] is False:\n"
+                  "                pruned.W_O[i * mha.d_k:(i + 1) * mha.d_k] = 0\n    return pruned\n"},
+         fails={"check_without_heads": "`keep[i] is False` holds only for Python's own False"}),
 ]
 
 CORRECT = [
