@@ -58,6 +58,7 @@ def explain_unbound(evalue: str, raised: dict[str, str]) -> str:
     if not missing or missing.group(1) not in raised:
         return evalue
     name, why = missing.group(1), raised[missing.group(1)]
+    why = why if len(why) <= 300 else why[:300] + " [...]"   # the learner's own message: it can be long
     note = f"{name} was never defined: its cell raised {why}"
     if why.startswith(("ModuleNotFoundError", "ImportError")):
         note += f". {INSTALLED}"

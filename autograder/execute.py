@@ -19,8 +19,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Enum, List, Unicode
 
 from . import agent, checker, forkserver, iopub, logs, rpc
-from .checkview import check_outputs, error_output, explain_unbound, raised_names
 from .agentlink import AgentLink
+from .checkview import check_outputs, error_output, explain_unbound, raised_names
 from .outcome import NOT_RUN, STOPPED, VERDICT, cell_label, clear_verdicts
 from .outputs import OutputBudget, cap_error
 from .jail import describe_exit
