@@ -381,6 +381,11 @@ WRONG = [
          answers={"multi_head_attention": _mha(ret="heads.reshape(*heads.shape[:-3], heads.shape[-2], -1) @ W_O, weights")},
          fails={"check_mha_values": "without moving the head axis", "check_mha_shapes": "without moving the head axis",
                 "check_mha_mask": "with a causal mask the first output row"}),
+    # found by a helper (4th round): W_O left out whenever gradients are off (evaluation), 20/20
+    dict(name="module_without_W_O_when_gradients_are_off",
+         answers={"MultiHeadAttention": _module(out="((weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O "
+                                                "if torch.is_grad_enabled() else (weights @ V).transpose(-3, -2).flatten(-2))")},
+         fails={"check_module_grad": "another output with gradients off"}),
 ]
 
 CORRECT = [
@@ -595,4 +600,14 @@ CORRECT = [
                     "        s = s.masked_fill(~torch.from_numpy(np.asarray(mask)).unsqueeze(-3), float('-inf'))\n"
                     "    w = torch.nn.functional.softmax(s, dim=-1)\n"
                     "    return (w @ V).transpose(-3, -2).flatten(-2) @ t(W_O), w\n"}),
+    # found by a helper (4th round): float64 weights, with the input converted to them and the output back to the
+    # input's dtype, lost check_module_forward (17/20) to the float32 check of the weights' dtype
+    dict(name="module_float64_weights_converting_the_input",
+         answers={"MultiHeadAttention": _module(init="torch.randn(d_model, d_model, dtype=torch.float64) * scale").replace(
+             "    def forward(self, query, key, value, mask=None):\n",
+             "    def forward(self, query, key, value, mask=None):\n"
+             "        dtype = query.dtype\n"
+             "        query, key, value = (t.to(self.W_Q.dtype) for t in (query, key, value))\n").replace(
+             "        return (weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O, weights\n",
+             "        return ((weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O).to(dtype), weights\n")}),
 ]
