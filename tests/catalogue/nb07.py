@@ -331,6 +331,9 @@ WRONG = [
                   "    heads, weights = scaled_dot_product_attention(Q, K, V, mask)\n"
                   "    return combine_heads(heads) @ W_O, weights\n"},
          fails={"check_gqa": "applies a causal mask of its own", "check_gqa_masked": "applies a causal mask of its own"}),
+    dict(name="gqa_without_W_O",   # found by a helper: its masked check blamed the mask
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND + "    return combine_heads(heads), weights\n"},
+         fails={"check_gqa": "you forgot W_O", "check_gqa_masked": "your weights are right but your output is wrong"}),
 ]
 
 CORRECT = [
