@@ -114,6 +114,12 @@ WRONG = [
 ]
 
 CORRECT = [
+    # numpy integers are ints: d_k from numpy arithmetic used to cost 2 points ("return an int")
+    dict(name="head_dim_a_numpy_integer",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}')\n"
+                              "    return np.int64(d_model) // num_heads\n"}),
     dict(name="head_dim_raises_a_subclass_of_value_error",
          answers={"head_dim": "class HeadSizeError(ValueError):\n    pass\n\n"
                               "def head_dim(d_model, num_heads):\n"

@@ -337,6 +337,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="group_size_a_numpy_integer",   # numpy integers are ints (used to cost 2 points)
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_heads={num_heads} must be divisible by "
+                                "num_kv_heads={num_kv_heads}')\n"
+                                "    return np.floor_divide(num_heads, num_kv_heads)\n"}),
     # found by a helper attacking the re-run: a memoised GQA that calls repeat_kv(..., axis=-3) (the third run answered
     # from its memo and the check was refused, 7/12), and one that keeps its helpers in a dict filled on its first call,
     # during a check (the next check called a closed connection: "kernel stopped answering", 10/12)

@@ -417,6 +417,18 @@ WRONG = [
 ]
 
 CORRECT = [
+    # the count summed from np.prod of each weight's shape is a numpy integer (used to cost 2 points)
+    dict(name="count_parameters_from_numpy_shapes",
+         answers={"count_parameters": _COUNT
+                  + "    g = num_heads if num_kv_heads is None else num_kv_heads\n"
+                    "    d_k = d_model // num_heads\n"
+                    "    shapes = [(vocab_size, d_model), (context, d_model)]\n"
+                    "    for _ in range(num_layers):\n"
+                    "        shapes += [(d_model, d_model), (d_model, g * d_k), (d_model, g * d_k), (d_model, d_model),\n"
+                    "                   (d_model,), (d_model,), (d_model,), (d_model,),\n"
+                    "                   (d_model, d_ff), (d_ff,), (d_ff, d_model), (d_model,)]\n"
+                    "    shapes += [(d_model,), (d_model,), (d_model, vocab_size), (vocab_size,)]\n"
+                    "    return sum(np.prod(s) for s in shapes)\n"}),
     dict(name="kv_cache_as_a_namedtuple",   # found by a helper: the cache arrived as a Remote (16/19)
          answers={"cached_attention": "from collections import namedtuple\n"
                   "KVCache = namedtuple('KVCache', ['K', 'V'])\n\n" + _KV
