@@ -114,6 +114,14 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper: "must be a multiple of" says what "must be divisible by" says (it cost 2 points)
+    dict(name="head_dim_says_multiple_of",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1:\n"
+                              "        raise ValueError(f'num_heads must be at least 1, got {num_heads}')\n"
+                              "    if d_model % num_heads != 0:\n"
+                              "        raise ValueError(f'd_model={d_model} must be a multiple of num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"}),
     # numpy integers are ints: d_k from numpy arithmetic used to cost 2 points ("return an int")
     dict(name="head_dim_a_numpy_integer",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"

@@ -450,6 +450,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="scaling_answer_a_frozenset",   # found by a helper: refused as "not a set" (2 points)
+         answers={"scaling_answer": 'scaling_answer = frozenset({"a", "c", "d"})\n'}),
     dict(name="attn_returns_a_namedtuple",   # found by a helper: it arrived as a Remote, not a tuple (11/14)
          answers={"scaled_dot_product_attention": "from collections import namedtuple\n"
                   "Attention = namedtuple('Attention', ['output', 'weights'])\n\n"

@@ -69,7 +69,7 @@ WRONG = [
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    idx = np.arange(num_heads) % num_kv_heads\n"
                   "    K, V = K[..., idx, :, :], V[..., idx, :, :]\n" + _MHA_TAIL},
-         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "j % num_kv_heads"}),
+         fails={"check_gqa_masked": 'they are wrong without a mask too, so the mask is not the problem', "check_gqa": "j % num_kv_heads"}),
     # found by a helper attacking the grader: every check passed key is value, so these got full marks
     dict(name="gqa_values_from_key", answers={"grouped_query_attention": _kv_from("key", "key")},
          fails={"check_gqa": "your values come from `key`: V = value @ W_V"}),
@@ -98,11 +98,11 @@ WRONG = [
                   "        scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)\n"
                   "    weights = softmax(scores)\n"
                   "    return combine_heads(weights @ V) @ W_O, weights\n"},
-         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "sqrt(d_model)"}),
+         fails={"check_gqa_masked": 'they are wrong without a mask too, so the mask is not the problem', "check_gqa": "sqrt(d_model)"}),
     dict(name="gqa_kv_heads_summed",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = K.sum(axis=-3, keepdims=True), V.sum(axis=-3, keepdims=True)\n" + _MHA_TAIL},
-         fails={"check_gqa_masked": 'with a (batch, n_q, n_k) mask and n_q != n_k', "check_gqa": "summed"}),
+         fails={"check_gqa_masked": 'they are wrong without a mask too, so the mask is not the problem', "check_gqa": "summed"}),
     dict(name="gqa_ignores_mask",
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV +
                   "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
@@ -334,6 +334,13 @@ WRONG = [
     dict(name="gqa_without_W_O",   # found by a helper: its masked check blamed the mask
          answers={"grouped_query_attention": _GQA + _SPLIT_QKV + _ATTEND + "    return combine_heads(heads), weights\n"},
          fails={"check_gqa": "you forgot W_O", "check_gqa_masked": "your weights are right but your output is wrong"}),
+    # found by a helper: a wrong scale or grouping was blamed on the mask in the masked check as well
+    dict(name="gqa_mask_zeroes_weights_after_softmax",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    weights = softmax(Q @ np.swapaxes(K, -1, -2) / np.sqrt(Q.shape[-1]))\n"
+                  "    if mask is not None:\n        weights = weights * np.expand_dims(mask, -3)\n"
+                  "    return combine_heads(weights @ V) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "Without a mask they are right, so the mistake is in how the mask is applied"}),
 ]
 
 CORRECT = [
