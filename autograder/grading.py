@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 
 from . import jail, logs, memlimit, notice, repair, sandbox, scan
+from .errors import CourseError
 from .gradebook import write_gradebook
 from .intake import Submission, collect
 from .nbcourse import NbgraderCourse, build_course
@@ -90,6 +91,18 @@ def in_shard(student_id: str, shard: tuple[int, int]) -> bool:
     return n <= 1 or zlib.crc32(student_id.encode()) % n == i - 1
 
 
+def _check_out(submissions: Path, out: Path) -> None:
+    """OUT is a folder (made if missing) outside SUBMISSIONS: inside it, the next run would grade its own output
+    as submissions, and a student's folder would fill with the class's pages."""
+    if out.exists() and not out.is_dir():
+        raise CourseError(f"--out {out} is a file: give a folder for the grades (it is made if it doesn't exist)")
+    where = submissions.resolve()
+    if submissions.is_dir() and (out.resolve() == where or where in out.resolve().parents):
+        raise CourseError(f"--out {out} is inside the submissions folder {submissions}: the next run would grade "
+                          f"this run's output as submissions. Choose a folder outside it, e.g. --out "
+                          f"{where.parent / (where.name + '-graded')}")
+
+
 def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **changes) -> list[Result]:
     """Grade every `submissions/<student_id>/<notebook>.ipynb` as `options` say (options.py; `changes`: a copy
     with these fields changed, e.g. `jobs=1`).
@@ -107,6 +120,7 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
     if options.progress:
         print(memlimit.describe(limits.memory_mb), file=sys.stderr)
     known = notebook_names(solutions)
+    _check_out(submissions, out)
     subs = [s for s in collect(submissions, known, options.id_regex) if in_shard(s.student_id, options.shard)]
     if not subs:
         return []

@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -24,7 +25,7 @@ from nbformat.warnings import DuplicateCellId
 from . import lms
 from .nbclean import (drop_broken_outputs, drop_odd_tags, drop_what_grading_replaces, fix_version,
                       strip_invalid_metadata)
-from .names import looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
+from .names import MAX_ID_CHARS, looks_like_notebook, safe_id, valid_id  # noqa: F401 - safe_id is public here
 from .errors import CourseError
 
 #: A notebook larger than this is refused before it is parsed (its outputs, usually).
@@ -190,6 +191,9 @@ def _why(e: lms.Entry, f: lms.Found, known: list[str]) -> str | None:
         return f"not graded: {e.rel}: not a notebook (expected one of {', '.join(known)})"
     if f.problem:
         return f.problem
+    if len(f.student_id) > MAX_ID_CHARS:
+        return (f"not graded: the folder name is {len(f.student_id)} characters long; a student id has at most "
+                f"{MAX_ID_CHARS}: rename the folder")
     if not valid_id(f.student_id):
         return ("not graded: the folder name is not a usable student id (letters, digits, spaces and . _ @ + - ' , "
                 "( ) &, starting with a letter or digit)")
@@ -200,7 +204,9 @@ def _why(e: lms.Entry, f: lms.Found, known: list[str]) -> str | None:
 
 def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re.Pattern | None) -> list[Submission]:
     """One Submission per entry, except duplicates, which the graded file's row names (see _winner)."""
-    top = None if id_regex else lms.wrapper([PurePosixPath(e.rel) for e in entries if e.kind != "unsafe"])
+    rels = [PurePosixPath(e.rel) for e in entries if e.kind != "unsafe"]
+    top = None if id_regex else lms.wrapper(rels)
+    hint = "" if id_regex else lms.wrapper_hint(rels)
     groups: dict[tuple[str, str], list[tuple[lms.Entry, lms.Found]]] = {}
     rows: list[Submission] = []
     found = [lms.Found("?", e.rel, Path(e.rel)) if e.kind == "unsafe" else
@@ -209,6 +215,7 @@ def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re
     _one_id_per_lms_person(found)
     for e, f in zip(entries, found):
         if (problem := _why(e, f, known)) is not None:
+            problem += hint if hint and len(PurePosixPath(e.rel).parts) > 2 else ""
             where = e.path or (base if e.kind == "unsafe" else base / e.rel)   # where it is, for a person to look
             rows.append(Submission(f.student_id, f.notebook, where, problem=problem, notes=f.notes, source=e.rel,
                                    identity=f.identity))
@@ -242,6 +249,13 @@ def _one_id_per_lms_person(found: list[lms.Found]) -> None:
             f.student_id = names[0]
 
 
+def _unicode_form(rel: str, *others: str) -> str:
+    """`rel`, said apart from another path that looks the same (`josé` composed, and decomposed as macOS writes it)."""
+    if not any(o != rel and unicodedata.normalize("NFC", o) == unicodedata.normalize("NFC", rel) for o in others):
+        return rel
+    return f"{rel} ({'composed' if unicodedata.is_normalized('NFC', rel) else 'decomposed'} Unicode: {ascii(rel)[1:-1]})"
+
+
 def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
     """One file per student and notebook: the highest resubmission number wins, then the newest file, then the
     last path in sort order, even when it is broken. Its row's notes say what was set aside, by path."""
@@ -254,8 +268,10 @@ def _winner(files: list[tuple[lms.Entry, lms.Found]], base: Path) -> Submission:
         rest = files[:-1]
         why = ("latest resubmission" if f.version > max(o.version for _, o in rest) else
                "newest file" if e.mtime > max(o.mtime for o, _ in rest) else "last in name order")
-        aside = [f"{rel} (another file of that name in the zip)" if rel == e.rel else rel for rel in sub.set_aside]
-        sub.notes.append(f"{len(files)} files for {f.notebook}: graded {e.rel} ({why}), set aside {', '.join(aside)}")
+        aside = [f"{rel} (another file of that name in the zip)" if rel == e.rel else _unicode_form(rel, e.rel)
+                 for rel in sub.set_aside]
+        sub.notes.append(f"{len(files)} files for {f.notebook}: graded {_unicode_form(e.rel, *sub.set_aside)} ({why}), "
+                         f"set aside {', '.join(aside)}")
     if sub.problem is None:
         try:
             sub.nb = read_notebook(sub.path, notes=sub.notes)
@@ -271,6 +287,9 @@ def collect(source: Path, known: list[str], id_regex: str | None = None) -> list
     readable notebooks parsed; unknown, unreadable, oversized or unattributable files with a problem, so they
     are reported, not dropped."""
     pattern = re.compile(id_regex) if id_regex else None
+    if not source.exists():
+        raise CourseError(f"{source} does not exist: give the folder of submissions "
+                          "(SUBMISSIONS/<student_id>/<notebook>.ipynb), an LMS download folder or a .zip")
     if source.is_file() and source.suffix.lower() == ".zip":
         with tempfile.TemporaryDirectory(prefix="mha-intake-") as tmp:
             return _gather(lms.safe_extract(source, Path(tmp), MAX_NOTEBOOK_BYTES), source, known, pattern)

@@ -79,6 +79,12 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", ascii_form.lower()) or "student"
 
 
+def canvas_match(name: str) -> re.Match | None:
+    """A Canvas file name's parts, whichever Unicode form the name came in (`zoë_...` decomposed, as macOS
+    zips write it, did not match: its mark is no letter)."""
+    return CANVAS.match(unicodedata.normalize("NFC", name))
+
+
 def _moodle_student(m: re.Match) -> str:
     return f"{_slug(m['name'])[:MAX_SLUG]}_{m['uid']}"
 
@@ -122,7 +128,7 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
     if not rels or any(len(r.parts) < 2 for r in rels) or len({r.parts[0] for r in rels}) != 1:
         return None
     top = rels[0].parts[0]
-    named = {r: CANVAS.match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2}
+    named = {r: canvas_match(r.name) or MOODLE_FLAT.match(r.name) for r in rels if len(r.parts) == 2}
     folders = {r.parts[1] for r in rels if len(r.parts) > 2}
     # every file in it is named by an LMS (Moodle's online-text pages too): a folder with a file of any other name
     # (a readme) may be one student's, whose files must stay theirs however they named them
@@ -132,11 +138,24 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
     return top if many else None
 
 
+def wrapper_hint(rels: list[PurePosixPath]) -> str:
+    """What to say when one folder holds the whole class's folders and also files of its own, so it was taken
+    for one student's folder (see `wrapper`): '' when that is not the case."""
+    tops = {r.parts[0] for r in rels}
+    folders = {r.parts[1] for r in rels if len(r.parts) > 2}
+    own = sorted(r.name for r in rels if len(r.parts) == 2)
+    if len(tops) != 1 or len(folders) < 2 or not own or wrapper(rels) is not None:
+        return ""
+    top = tops.pop()
+    return (f". If {top} is a folder around the whole class, grade {top} itself: it also holds "
+            f"{', '.join(own[:3])}{' ...' if len(own) > 3 else ''}, so it was taken for one student's folder")
+
+
 def identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None = None) -> Found:
     """Who handed in the file at `rel` (relative to SUBMISSIONS), and which notebook it is, with what the
     LMS says about the student (`Found.identity`)."""
     found = _identify(rel, known, id_regex)
-    if id_regex is None and len(rel.parts) == 1 and (canvas := CANVAS.match(rel.name)):
+    if id_regex is None and len(rel.parts) == 1 and (canvas := canvas_match(rel.name)):
         found.identity = canvas_identity(canvas)
     elif id_regex is None and len(rel.parts) == 1 and (flat := MOODLE_FLAT.match(rel.name)):
         found.identity = moodle_identity(flat)
@@ -152,7 +171,7 @@ def _identify(rel: PurePosixPath, known: list[str], id_regex: re.Pattern | None 
             return Found("?", str(rel), Path(rel), problem=f"not graded: {rel} does not match --id-regex")
         notebook, version, notes = normalise(m.groupdict().get("notebook") or rel.name, known)
         return Found(m["student"], notebook, Path(rel), version, notes)
-    canvas = CANVAS.match(rel.name)
+    canvas = canvas_match(rel.name)
     if len(rel.parts) == 1 and not canvas and (flat := MOODLE_FLAT.match(rel.name)):
         notebook, version, notes = normalise(flat["file"], known)
         return Found(_moodle_student(flat), notebook, Path(rel), version, notes)
@@ -224,7 +243,9 @@ def member_name(m: zipfile.ZipInfo) -> str:
 
 def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
     """Every file of `archive`, its notebooks unpacked into `dest` as numbered files (at most `limit` bytes
-    each). A zip that can't be read, or that is too large as a whole, stops here (CourseError)."""
+    each; MAX_MEMBERS notebooks and MAX_ZIP_BYTES in all: the ones past that get a row saying so, as one
+    student's oversized or countless files must not cost the class its grades). A zip that can't be read stops
+    here (CourseError). Other files are not unpacked: what they claim to hold is never read."""
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as err:
@@ -232,10 +253,7 @@ def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
     entries: list[Entry] = []
     with zf:
         members = zf.infolist()
-        if len(members) > MAX_MEMBERS:
-            raise CourseError(f"{archive} has {len(members)} files; refusing more than {MAX_MEMBERS}")
-        if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-            raise CourseError(f"{archive} unpacks to more than {MAX_ZIP_BYTES >> 30} GiB; refusing it")
+        unpacked, notebooks = 0, 0
         for i, m in enumerate(members):
             m.filename = member_name(m)
             name = PurePosixPath(m.filename.replace("\\", "/"))
@@ -250,6 +268,12 @@ def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
                                      "are never followed", "other"))
             elif not looks_like_notebook(name.name):
                 entries.append(Entry(str(name), None, _date(m)))   # not unpacked: intake says it is no notebook
+            elif (notebooks := notebooks + 1) > MAX_MEMBERS or unpacked + min(m.file_size, limit) > MAX_ZIP_BYTES:
+                entries.append(Entry(str(name), None, _date(m), (
+                    f"not graded: not unpacked: the notebooks before it in the zip already come to {MAX_MEMBERS:,} "
+                    f"files or {MAX_ZIP_BYTES >> 30} GiB, the most one zip may unpack; unzip the download and grade "
+                    "the folder")))
             else:
-                entries.append(_unpack(zf, m, str(name), dest / f"{i}.ipynb", limit))
+                entries.append(entry := _unpack(zf, m, str(name), dest / f"{i}.ipynb", limit))
+                unpacked += entry.path.stat().st_size if entry.path else 0
     return entries

@@ -24,8 +24,9 @@ COPY_MARK = re.compile(r"^(?P<stem>.+?)(?P<mark>-(?P<dash>\d+)| ?\((?P<paren>\d+
 #: Punctuation a name can hold, besides letters, digits, combining marks, spaces and dashes.
 NAME_PUNCTUATION = set("._@+-'’,()&")
 MAX_ID_CHARS = 200
-#: The file-system form of an id is the id itself only when it is made of these (and not a Windows device name).
-PLAIN_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._@+-]{0,62}[A-Za-z0-9])?$")
+#: The file-system form of an id is the id itself only when it is made of these (and not a Windows device name):
+#: lower case only, as macOS's and Windows's disks take `Amy` and `amy` for one name
+PLAIN_ID = re.compile(r"^[a-z0-9](?:[a-z0-9._@+-]{0,62}[a-z0-9])?$")
 WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 
 
@@ -99,10 +100,11 @@ def valid_id(student_id: str) -> bool:
 def safe_id(student_id: str) -> str:
     """The student id as a file or folder name: deterministic, ASCII, safe on Linux, macOS and Windows.
 
-    An id of ASCII letters, digits and `. _ @ + -` (up to 64 characters, starting and ending with a letter or
-    digit, not a Windows device name) is its own safe form. Any other id becomes an ASCII slug of it, `~` and 12 hex digits
-    of its SHA-256 (`josé` -> `jose~…`, `Jane Doe` -> `Jane_Doe~…`): plain ids never hold `~`, so distinct ids
-    get distinct safe forms. Letter case is kept (`Amy` and `amy` differ, as they do on Linux).
+    An id of lower-case ASCII letters, digits and `. _ @ + -` (up to 64 characters, starting and ending with a
+    letter or digit, not a Windows device name) is its own safe form. Any other id becomes an ASCII slug of it, `~`
+    and 12 hex digits of its SHA-256 (`josé` -> `jose~…`, `Jane Doe` -> `Jane_Doe~…`, `Amy` -> `Amy~…`): plain ids
+    never hold `~` or capitals, so distinct ids get names that differ even on a disk that ignores letter case
+    (macOS, Windows), where `Amy` and `amy` would be one folder.
     """
     if PLAIN_ID.match(student_id) and student_id.split(".")[0].upper() not in WINDOWS_DEVICES:
         return student_id

@@ -74,8 +74,27 @@ def test_catalogue_command_reports_misbehaving_cases(tmp_path):
 
 def test_grade_refuses_a_missing_folder(tmp_path):
     done = run("grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out"))
-    assert done.returncode == 2 and "is not a folder" in done.stderr, done.stderr
+    assert done.returncode == 2 and "missing does not exist: give the folder of submissions" in done.stderr, done.stderr
     assert "\nerror: " in "\n" + done.stderr and "Traceback" not in done.stderr   # errors.CourseError, said once
+
+
+def test_grade_refuses_an_out_inside_the_submissions_or_a_file(tmp_path):
+    """Found by a helper: --out inside SUBMISSIONS graded its own output as submissions the next run (10 junk rows,
+    a student's folder full of the class's pages); --out naming a file ended in a traceback."""
+    from autograder import grading
+    from autograder.errors import CourseError
+
+    (tmp_path / "subs" / "amy").mkdir(parents=True)
+    (tmp_path / "a_file").write_text("x")
+    for out in (tmp_path / "subs", tmp_path / "subs" / "amy"):
+        with pytest.raises(CourseError, match="is inside the submissions folder .*--out .*subs-graded"):
+            grading.grade(tmp_path / "subs", out, progress=False)
+    with pytest.raises(CourseError, match="is a file: give a folder for the grades"):
+        grading.grade(tmp_path / "subs", tmp_path / "a_file", progress=False)
+    done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "subs" / "out"))
+    assert done.returncode == 2 and "is inside the submissions folder" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in (tmp_path / "subs").rglob("*")) == ["amy"], "nothing written into SUBMISSIONS"
 
 
 def test_grade_says_why_when_the_folder_holds_nothing(tmp_path):

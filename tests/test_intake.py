@@ -72,8 +72,11 @@ def test_collect_reports_unknown_notebooks_and_bad_ids(tmp_path, good_text):
 
 
 def test_collect_refuses_a_missing_folder(tmp_path):
-    with pytest.raises(CourseError, match="not a folder"):
+    with pytest.raises(CourseError, match="nope does not exist: give the folder of submissions"):
         collect(tmp_path / "nope", NOTEBOOKS)
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(CourseError, match="is not a folder"):
+        collect(tmp_path / "a.txt", NOTEBOOKS)
 
 
 def test_metadata_the_format_refuses_is_removed_with_a_note_and_the_answers_kept(tmp_path, good_text):

@@ -246,6 +246,12 @@ def test_unicode_and_spaced_ids_are_kept_as_they_came(tmp_path, good_text):
     assert "student id" in subs[("-rf", NB)].problem and "student id" in subs[("a:b", NB)].problem
 
 
+def test_a_folder_name_too_long_for_an_id_says_so(tmp_path, good_text):
+    put(tmp_path, f"{'x' * 250}/{NB}", good_text)
+    (sub,) = collect(tmp_path, NOTEBOOKS)
+    assert "the folder name is 250 characters long; a student id has at most 200" in sub.problem
+
+
 def test_safe_id():
     ids = ["amy", "smithjane_12345", "josé", "jose", "José", "Jane Doe", "Jane_Doe", "jane doe", "李雷", "CON", "amy.",
            "a/b", "..", "x" * 300, "jose~" + "0" * 12, "e\u0301", "\u00e9"]
@@ -254,6 +260,9 @@ def test_safe_id():
     assert [safe_id(i) for i in ids] == safe, "deterministic"
     assert safe_id("amy") == "amy" and safe_id("smithjane_12345") == "smithjane_12345"
     assert safe_id("josé").startswith("jose~") and safe_id("Jane Doe").startswith("Jane_Doe~")
+    # found by a helper: `Amy` and `amy` were folders `Amy` and `amy`, one folder on macOS's and Windows's disks
+    assert len({safe_id(i).lower() for i in ids}) == len(ids), "distinct even where letter case is ignored"
+    assert safe_id("Amy").startswith("Amy~") and safe_id("AMY") != safe_id("Amy")
     for s in safe:
         assert s.isascii() and "/" not in s and "\\" not in s and s not in (".", "..") and 0 < len(s) <= 64
         assert s[0].isalnum() and not s.endswith((".", " "))

@@ -11,7 +11,6 @@ import pytest
 
 from autograder import export, grading, lms, results, samples
 from autograder.intake import collect
-from autograder.errors import CourseError
 from conftest import NOTEBOOKS
 
 NB = NOTEBOOKS[0]   # 01_projections.ipynb
@@ -124,13 +123,57 @@ def test_unsafe_zips_are_refused_or_skipped(tmp_path, good_text):
     assert [s.student_id for s in subs if s.problem is None] == ["amy"]
 
 
-def test_a_zip_bomb_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(lms, "MAX_ZIP_BYTES", 1000)
+def test_a_zip_bomb_is_not_unpacked_and_the_rest_is_graded(tmp_path, monkeypatch, good_text):
+    """Found by a helper: one member over the zip's limits (a file claiming 4 GiB, 20,001 files) refused the whole
+    zip: no row for anyone. Now the notebooks past the limits get a row each; other files are never unpacked."""
+    monkeypatch.setattr(lms, "MAX_ZIP_BYTES", 3 * len(good_text.encode()))
+    monkeypatch.setattr(lms, "MAX_MEMBERS", 4)
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("amy/01_projections.ipynb", "0" * 10_000)
-    with pytest.raises(CourseError, match="unpacks to more than"):
-        collect(archive, NOTEBOOKS)
+        zf.writestr("amy/01_projections.ipynb", good_text)
+        zf.writestr("bob/01_projections.ipynb", good_text)
+        zf.writestr("zed/01_projections.ipynb", "0" * (2 * len(good_text.encode())))   # past the total
+        for k in range(50):
+            zf.writestr(f"spam/f{k}.txt", "0" * 100_000)                         # other files: never unpacked
+        zf.writestr("cleo/01_projections.ipynb", good_text)
+        zf.writestr("dan/01_projections.ipynb", good_text)                     # the 5th notebook: past the count
+    subs = {s.student_id: s for s in collect(archive, NOTEBOOKS)}
+    assert [k for k, s in subs.items() if s.problem is None and s.nb is not None] == ["amy", "bob", "cleo"]
+    for student in ("zed", "dan"):
+        assert "not unpacked: the notebooks before it in the zip already come to 4 files" in subs[student].problem
+        assert "unzip the download and grade the folder" in subs[student].problem
+    assert "not a notebook" in subs["spam"].problem
+
+
+def test_canvas_names_are_read_in_either_unicode_form(tmp_path, good_text):
+    """Found by a helper: a Canvas name with a decomposed accent (as macOS zips write it) was no Canvas name."""
+    import unicodedata
+
+    archive = _zip(tmp_path / "canvas.zip", {unicodedata.normalize("NFD", f"zoë_66667_1_{NB}"): good_text,
+                                             f"bob_1_1_{NB}": good_text})
+    subs = {s.student_id: s for s in collect(archive, NOTEBOOKS)}
+    assert set(subs) == {"zoë_66667", "bob_1"} and subs["zoë_66667"].problem is None
+    assert unicodedata.is_normalized("NFC", next(iter(subs)))
+
+
+def test_a_folder_around_the_class_with_a_file_of_its_own_is_named(tmp_path, good_text):
+    """Found by a helper: `submissions/notes.txt` made `submissions` one student's folder, every student a
+    subfolder of it, with 0 each and nothing to say what to do."""
+    archive = _zip(tmp_path / "class.zip", {f"submissions/amy/{NB}": good_text, f"submissions/bob/{NB}": good_text,
+                                            "submissions/notes.txt": "hello"})
+    subs = collect(archive, NOTEBOOKS)
+    hint = "If submissions is a folder around the whole class, grade submissions itself: it also holds notes.txt"
+    assert all(hint in s.problem for s in subs if s.source.count("/") == 2) and len(subs) == 3
+
+
+def test_one_name_in_two_unicode_forms_says_which_was_graded(tmp_path, good_text):
+    import unicodedata
+
+    nfc, nfd = "jos\u00e9", unicodedata.normalize("NFD", "jos\u00e9")
+    archive = _zip(tmp_path / "two.zip", {f"{nfc}/{NB}": good_text, f"{nfd}/{NB}": good_text, f"amy/{NB}": good_text})
+    (sub,) = [s for s in collect(archive, NOTEBOOKS) if s.student_id == nfc]
+    flag = next(n for n in sub.notes if "2 files for" in n)
+    assert "decomposed Unicode: jose\\u0301" in flag and "composed Unicode: jos\\xe9" in flag, flag
 
 
 def test_a_canvas_zip_grades_end_to_end(tmp_path, good_text):
