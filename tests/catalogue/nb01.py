@@ -111,6 +111,12 @@ WRONG = [
          answers={"score_cost": "def score_cost(n, d_model, num_heads):\n"
                                 "    return num_heads * n * n * (d_model / num_heads)\n"},
          fails={"check_score_cost": "a count of multiply-adds is an int"}),
+    # found by a helper (wrong answers that kept their points)
+    dict(name="split_heads_casts_to_float32",   # 8/8: it rounds every number
+         answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2).astype(np.float32)\n"},
+         fails={"check_split_heads": "keeps X's dtype"}),
 ]
 
 CORRECT = [

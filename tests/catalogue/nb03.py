@@ -195,6 +195,17 @@ WRONG = [
                                    "    return out\n"},
          fails={"check_combine_heads": "changed its input H"}),
     # ---- combine_heads ----
+    # found by a helper (wrong answers that kept their points)
+    dict(name="recover_head_casts_to_float32",   # 10/10: it rounds every number
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat[..., i * d_k:(i + 1) * d_k].astype(np.float32)\n"},
+         fails={"check_recover_head": "keeps concat's dtype"}),
+    dict(name="combine_heads_cached_by_shape",   # 10/10: new heads of a shape seen before got the old result
+         answers={"combine_heads": "_seen = {}\n\n" + _COMBINE
+                  + "    if H.shape not in _seen:\n"
+                    "        _seen[H.shape] = np.swapaxes(H, -3, -2).reshape(*H.shape[:-3], H.shape[-2], -1)\n"
+                    "    return _seen[H.shape]\n"},
+         fails={"check_combine_heads": "same output for two different H of the same shape"}),
 ]
 
 CORRECT = [

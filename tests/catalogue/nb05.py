@@ -303,6 +303,21 @@ WRONG = [
                   "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=mask)\n"
                   "    return heads.transpose(1, 2).reshape(B, n_q, d) @ mha.W_O\n"},
          fails={"check_sdpa_mha": "split Q, K and V with mha.split and use negative axes"}),
+    # found by a helper (wrong answers that kept their points)
+    dict(name="sdpa_mha_by_hand_rescaled_to_follow_sdpa",   # 11/11: the doubling check followed the rescaling
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    s = Q @ K.transpose(-1, -2) / math.sqrt(Q.shape[-1])\n"
+                    "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    if m is not None:\n        s = s.masked_fill(~m, float('-inf'))\n"
+                    "    heads = s.softmax(dim=-1) @ V\n"
+                    "    ref = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    heads = heads * (ref.abs().sum() / heads.abs().sum())\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "follows SDPA's numbers but is not made of them"}),
+    dict(name="mha_flops_one_head",   # was told it counted only Q K^T (the same count when num_heads = 2)
+         answers={"mha_flops": _FLOPS + "    d_k = d_model // num_heads\n"
+                               "    return 8 * batch * n * d_model ** 2 + 4 * batch * n * n * d_k\n"},
+         fails={"check_mha_flops": "you counted the attention of one head"}),
 ]
 
 CORRECT = [

@@ -342,6 +342,15 @@ WRONG = [
                   "            if keep[i] is False:\n"
                   "                pruned.W_O[i * mha.d_k:(i + 1) * mha.d_k] = 0\n    return pruned\n"},
          fails={"check_without_heads": "`keep[i] is False` holds only for Python's own False"}),
+    # found by a helper (wrong answers that kept their points)
+    dict(name="ablate_heads_indexes_axis_1",   # was told to test keep's entries by truth (it did)
+         answers={"ablate_heads": _ABLATE + "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                                  "    out = concat.clone()\n"
+                                  "    for i, k in enumerate(keep):\n"
+                                  "        if not k:\n"
+                                  "            out[:, i * d_k:(i + 1) * d_k] = 0\n"
+                                  "    return out\n"},
+         fails={"check_ablate_heads": "indexes the columns as axis 1"}),
 ]
 
 CORRECT = [
