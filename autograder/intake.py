@@ -188,7 +188,7 @@ def _why(e: lms.Entry, f: lms.Found, known: list[str]) -> str | None:
     if e.kind != "file":
         return e.problem
     if not looks_like_notebook(PurePosixPath(e.rel).name):
-        return f"not graded: {e.rel}: not a notebook (expected one of {', '.join(known)})"
+        return lms.not_a_notebook(e.rel, known)
     if f.problem:
         return f.problem
     if len(f.student_id) > MAX_ID_CHARS:

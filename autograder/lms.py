@@ -67,6 +67,14 @@ def hidden(rel: PurePosixPath) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in rel.parts)
 
 
+def not_a_notebook(rel: str, known: list[str]) -> str:
+    """Why a file whose name says no `.ipynb` is not graded."""
+    if rel.lower().endswith(".zip"):
+        return (f"not graded: {rel}: a zip in the submissions is not unpacked; unzip it and put its notebooks in the "
+                "student's folder")
+    return f"not graded: {rel}: not a notebook (expected one of {', '.join(known)})"
+
+
 def too_large(size: int, limit: int) -> str:
     return (f"not graded: too large: {size / 2**20:.1f} MiB, limit {limit >> 20} MiB; clear the outputs "
             "(Edit -> Clear All Outputs) and hand it in again")
@@ -257,7 +265,10 @@ def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
         for i, m in enumerate(members):
             m.filename = member_name(m)
             name = PurePosixPath(m.filename.replace("\\", "/"))
-            if m.is_dir():
+            if m.is_dir():   # one named like a notebook gets a row, as a folder does (intake._walk)
+                if looks_like_notebook(name.name) and not (name.is_absolute() or ".." in name.parts or hidden(name)):
+                    entries.append(Entry(str(name), None, _date(m), f"not graded: {name} is a folder, not a notebook "
+                                         "file", "other"))
                 continue
             if name.is_absolute() or ".." in name.parts or not name.parts:
                 entries.append(Entry(m.filename, None, _date(m), f"not graded: {m.filename}: unsafe path", "unsafe"))

@@ -131,8 +131,9 @@ def test_a_zip_with_a_file_and_a_folder_of_one_name(tmp_path, good_text):
     subs = collect(archive, NOTEBOOKS)
     graded = [s for s in subs if s.problem is None]
     assert [(s.student_id, s.notebook) for s in graded] == [("amy", NB)]
-    assert sum(accounted(subs).values()) == 3
+    assert sum(accounted(subs).values()) == 4   # the folder entry gets a row too, as a folder does on disk
     assert "subfolder" in rows(subs)[("amy", f"{NB}/{NB}")].problem
+    assert any(s.problem == f"not graded: amy/{NB} is a folder, not a notebook file" for s in subs)
     assert f"set aside amy/{NB} (another file of that name in the zip)" in graded[0].notes[-1]
 
 

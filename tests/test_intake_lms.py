@@ -145,6 +145,19 @@ def test_a_zip_bomb_is_not_unpacked_and_the_rest_is_graded(tmp_path, monkeypatch
     assert "not a notebook" in subs["spam"].problem
 
 
+def test_a_zip_in_the_zip_and_a_folder_named_like_a_notebook_say_what_they_are(tmp_path, good_text):
+    """Found by a helper: a zip inside the download was 'not a notebook'; a folder entry named like a notebook
+    (`dan/01_projections.ipynb/`) got no row in a zip, though it gets one in a folder."""
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"amy/{NB}", good_text)
+        zf.writestr("bob/work.zip", b"PK")
+        zf.writestr(zipfile.ZipInfo(f"dan/{NB}/"), b"")
+    subs = {s.student_id: s for s in collect(archive, NOTEBOOKS)}
+    assert "bob/work.zip: a zip in the submissions is not unpacked; unzip it" in subs["bob"].problem
+    assert f"dan/{NB} is a folder, not a notebook file" in subs["dan"].problem and subs["amy"].problem is None
+
+
 def test_canvas_names_are_read_in_either_unicode_form(tmp_path, good_text):
     """Found by a helper: a Canvas name with a decomposed accent (as macOS zips write it) was no Canvas name."""
     import unicodedata
