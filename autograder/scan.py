@@ -23,7 +23,10 @@ IPYTHON_HOOKS = {"ast_transformers", "input_transformers_post", "input_transform
                  "excepthook", "settrace", "setprofile", "addaudithook", "_showtraceback"}
 FILE_READERS = {"open", "read_text", "read_bytes", "loadtxt", "genfromtxt", "fromfile", "listdir", "scandir",
                 "walk", "glob", "iglob", "rglob", "connect"}
-DYNAMIC = {"exec", "eval", "compile", "__import__", "globals"}   # setattr: only on PATCHABLE names
+DYNAMIC = {"exec", "eval", "compile", "__import__", "globals"}
+#: How a check watches the PyTorch calls a learner's function makes (a TorchFunctionMode): code that looks for it
+#: can behave one way while watched and another way while not
+MODE_WORDS = ("mode_stack", "function_mode", "dispatch_mode", "torch_function")   # setattr: only on PATCHABLE names
 #: What an exercise asks the learner to write instead of calling: {its grade_id: the library's names for it}.
 #: The values are right either way, so no check can tell; the flag asks a person to look.
 REPLACED = {"layer_norm": {"layer_norm", "LayerNorm"}}
@@ -65,6 +68,9 @@ def scan_code(tree: ast.AST) -> list[str]:
                     found.append(f"replaces {_dotted(t)}")
         elif isinstance(node, ast.Attribute) and node.attr in IPYTHON_HOOKS:
             found.append(f"uses {_dotted(node)}")
+        elif isinstance(node, (ast.Attribute, ast.alias)) and any(
+                w in (node.attr if isinstance(node, ast.Attribute) else node.name).lower() for w in MODE_WORDS):
+            found.append(f"inspects PyTorch's function modes ({_dotted(node)})")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             found += [f"imports {n}" for n in names if n.split(".")[0] in RISKY_MODULES]

@@ -117,6 +117,31 @@ WRONG = [
                                  "    d_k = head_dim(d_model, num_heads)\n"
                                  "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2).astype(np.float32)\n"},
          fails={"check_split_heads": "keeps X's dtype"}),
+    # found by a helper attacking this stop's own checks
+    dict(name="split_heads_rounds_through_float32",   # 8/8: float32 on the way, the dtype restored
+         answers={"split_heads": _SPLIT_HEAD + "    dt = X.dtype\n    X = X.astype(np.float32)\n"
+                                 "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2).astype(dt)\n"},
+         fails={"check_split_heads": "not exactly X's (rounded on the way?)"}),
+    dict(name="split_heads_always_float64",   # 8/8: float32 (and int) inputs came back float64
+         answers={"split_heads": _SPLIT_HEAD + "    X = np.asarray(X, dtype=float)\n"
+                                 "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"},
+         fails={"check_split_heads": "returned float64 numbers for an X of float32"}),
+    dict(name="head_dim_relation_reversed",   # 8/8: "num_heads=2 must be divisible by d_model=7"
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'num_heads={num_heads} must be divisible by d_model={d_model}')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "the wrong way round"}),
+    dict(name="head_dim_says_it_is_divisible",   # 8/8: "d_model=7 is divisible by num_heads=2"
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} is divisible by num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "which is what is NOT the case"}),
 ]
 
 CORRECT = [

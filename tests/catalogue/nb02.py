@@ -450,6 +450,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="scaling_answer_letters_in_one_string_of_a_set",   # found by a helper: "scaling_answer is empty"
+         answers={"scaling_answer": 'scaling_answer = {"a, c, d"}\n'}),
     dict(name="scaling_answer_a_frozenset",   # found by a helper: refused as "not a set" (2 points)
          answers={"scaling_answer": 'scaling_answer = frozenset({"a", "c", "d"})\n'}),
     dict(name="attn_returns_a_namedtuple",   # found by a helper: it arrived as a Remote, not a tuple (11/14)

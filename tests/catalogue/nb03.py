@@ -205,7 +205,19 @@ WRONG = [
                   + "    if H.shape not in _seen:\n"
                     "        _seen[H.shape] = np.swapaxes(H, -3, -2).reshape(*H.shape[:-3], H.shape[-2], -1)\n"
                     "    return _seen[H.shape]\n"},
-         fails={"check_combine_heads": "same output for two different H of the same shape"}),
+         fails={"check_combine_heads": "gave a result that belongs to an earlier call"}),
+    # found by a helper attacking this stop's own checks
+    dict(name="recover_head_rounds_through_float32",   # 10/10: float32 on the way, the dtype restored
+         answers={"recover_head": _RECOVER + "    d_k = head_dim(concat.shape[-1], num_heads)\n"
+                                  "    return concat.astype(np.float32)[..., i * d_k:(i + 1) * d_k].astype(concat.dtype)\n"},
+         fails={"check_recover_head": "keeps concat's dtype"}),
+    dict(name="combine_heads_cached_by_shape_and_sum",   # 10/10
+         answers={"combine_heads": "_seen = {}\n\n" + _COMBINE
+                  + "    key = (H.shape, float(np.sum(H)))\n"
+                    "    if key not in _seen:\n"
+                    "        _seen[key] = np.swapaxes(H, -3, -2).reshape(*H.shape[:-3], H.shape[-2], -1)\n"
+                    "    return _seen[key]\n"},
+         fails={"check_combine_heads": "gave a result that belongs to an earlier call"}),
 ]
 
 CORRECT = [

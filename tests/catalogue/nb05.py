@@ -250,7 +250,7 @@ WRONG = [
                     "    eye = torch.eye(heads.shape[-2], dtype=torch.bool, device=heads.device)\n"
                     "    heads = F.scaled_dot_product_attention(zeros, zeros, heads, attn_mask=eye)\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
-         fails={"check_sdpa_mha_fused": "SDPA left sdpa_mha's output unchanged"}),
+         fails={"check_sdpa_mha_fused": "computes attention weights itself"}),
     dict(name="sdpa_mask_unsqueezed_in_place",   # the check's own reference call crashed: a raw RuntimeError
          answers={"sdpa_mha": _sdpa(mask="mask.unsqueeze_(-3)")},
          fails={"check_sdpa_mha": "sdpa_mha changed its mask argument in place"}),
@@ -313,11 +313,46 @@ WRONG = [
                     "    ref = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
                     "    heads = heads * (ref.abs().sum() / heads.abs().sum())\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
-         fails={"check_sdpa_mha_fused": "follows SDPA's numbers but is not made of them"}),
+         fails={"check_sdpa_mha_fused": "sdpa_mha computes attention weights itself: matmul made a tensor"}),
     dict(name="mha_flops_one_head",   # was told it counted only Q K^T (the same count when num_heads = 2)
          answers={"mha_flops": _FLOPS + "    d_k = d_model // num_heads\n"
                                "    return 8 * batch * n * d_model ** 2 + 4 * batch * n * n * d_k\n"},
          fails={"check_mha_flops": "you counted the attention of one head"}),
+    # found by a helper attacking this stop's own checks
+    dict(name="sdpa_mha_numpy_attention_rescaled_to_follow_sdpa",   # weights made in NumPy, out of the spy's sight
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    q, k, v = (t.detach().double().numpy() for t in (Q, K, V))\n"
+                    "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])\n"
+                    "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    if m is not None:\n        s = np.where(m.numpy(), s, -np.inf)\n"
+                    "    w = np.exp(s - s.max(-1, keepdims=True))\n"
+                    "    heads = torch.from_numpy(w / w.sum(-1, keepdims=True) @ v).to(Q.dtype)\n"
+                    "    ref = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    heads = heads * (ref.abs().sum() / heads.abs().sum())\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "follows SDPA's numbers but is not made of them"}),
+    dict(name="sdpa_mha_by_hand_when_sdpa_agrees",   # 11/11: SDPA's output used only when it disagrees
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    s = Q @ K.transpose(-1, -2) / math.sqrt(Q.shape[-1])\n"
+                    "    if m is not None:\n        s = s.masked_fill(~m, float('-inf'))\n"
+                    "    h = s.softmax(dim=-1) @ V\n"
+                    "    ref = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    heads = h if torch.allclose(ref, h, atol=1e-6) else ref\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "sdpa_mha computes attention weights itself"}),
+    dict(name="sdpa_as_a_copy_of_numpy_attention",   # weights out of the spy's sight, passed through SDPA as V
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    q, k, v = (t.detach().double().numpy() for t in (Q, K, V))\n"
+                    "    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])\n"
+                    "    if mask is not None:\n        s = np.where(mask.unsqueeze(-3).numpy(), s, -np.inf)\n"
+                    "    w = np.exp(s - s.max(-1, keepdims=True))\n"
+                    "    heads = torch.from_numpy(w / w.sum(-1, keepdims=True) @ v).to(Q.dtype)\n"
+                    "    zeros = torch.zeros_like(heads)\n"
+                    "    eye = torch.eye(heads.shape[-2], dtype=torch.bool)\n"
+                    "    heads = F.scaled_dot_product_attention(zeros, zeros, heads, attn_mask=eye)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "SDPA left sdpa_mha's output unchanged"}),
 ]
 
 CORRECT = [

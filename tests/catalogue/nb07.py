@@ -341,6 +341,21 @@ WRONG = [
                   "    if mask is not None:\n        weights = weights * np.expand_dims(mask, -3)\n"
                   "    return combine_heads(weights @ V) @ W_O, weights\n"},
          fails={"check_gqa_masked": "Without a mask they are right, so the mistake is in how the mask is applied"}),
+    # found by a helper attacking this stop's own checks
+    dict(name="group_size_relation_reversed",   # 12/12: "num_kv_heads=3 must be divisible by num_heads=8"
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_kv_heads={num_kv_heads} must be divisible by "
+                                "num_heads={num_heads}')\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "the wrong way round"}),
+    dict(name="gqa_own_tril_in_place_of_the_mask",   # was told to give the mask a head axis
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    if mask is not None:\n"
+                  "        mask = np.tril(np.ones((query.shape[-2], key.shape[-2]), dtype=bool))\n"
+                  "    m = None if mask is None else np.expand_dims(mask, -3)\n"
+                  "    heads, weights = scaled_dot_product_attention(Q, K, V, m)\n"
+                  "    return combine_heads(heads) @ W_O, weights\n"},
+         fails={"check_gqa_masked": "ignores the mask it is given"}),
 ]
 
 CORRECT = [

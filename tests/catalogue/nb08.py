@@ -414,6 +414,11 @@ WRONG = [
          answers={"count_parameters": _COUNT + _COUNT_PARTS.replace("norms = 4 * d_model", "norms = 2 * d_model")
                   + "    return emb + num_layers * (attn + norms + ffn) + head\n"},
          fails={"check_count_parameters": "should be 818, got 802"}),
+    # found by a helper attacking this stop's own checks
+    dict(name="count_parameters_as_int32",   # was told not to build the model
+         answers={"count_parameters": _COUNT + _COUNT_PARTS
+                  + "    return np.int32(emb + num_layers * (attn + norms + ffn) + head)\n"},
+         fails={"check_count_parameters": "more than a 32-bit integer holds"}),
 ]
 
 CORRECT = [
