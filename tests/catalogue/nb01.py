@@ -116,7 +116,7 @@ WRONG = [
          answers={"split_heads": _SPLIT_HEAD + "    *batch, n, d_model = X.shape\n"
                                  "    d_k = head_dim(d_model, num_heads)\n"
                                  "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2).astype(np.float32)\n"},
-         fails={"check_split_heads": "keeps X's dtype"}),
+         fails={"check_split_heads": "returned float32 numbers for an X of float64"}),
     # found by a helper attacking this stop's own checks
     dict(name="split_heads_rounds_through_float32",   # 8/8: float32 on the way, the dtype restored
          answers={"split_heads": _SPLIT_HEAD + "    dt = X.dtype\n    X = X.astype(np.float32)\n"
@@ -124,12 +124,6 @@ WRONG = [
                                  "    d_k = head_dim(d_model, num_heads)\n"
                                  "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2).astype(dt)\n"},
          fails={"check_split_heads": "not exactly X's (rounded on the way?)"}),
-    dict(name="split_heads_always_float64",   # 8/8: float32 (and int) inputs came back float64
-         answers={"split_heads": _SPLIT_HEAD + "    X = np.asarray(X, dtype=float)\n"
-                                 "    *batch, n, d_model = X.shape\n"
-                                 "    d_k = head_dim(d_model, num_heads)\n"
-                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"},
-         fails={"check_split_heads": "returned float64 numbers for an X of float32"}),
     dict(name="head_dim_relation_reversed",   # 8/8: "num_heads=2 must be divisible by d_model=7"
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
                               "    if num_heads < 1 or d_model % num_heads:\n"
@@ -145,6 +139,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="split_heads_always_float64",   # its numbers exactly, in more bits: not charged
+         answers={"split_heads": _SPLIT_HEAD + "    X = np.asarray(X, dtype=float)\n"
+                                 "    *batch, n, d_model = X.shape\n"
+                                 "    d_k = head_dim(d_model, num_heads)\n"
+                                 "    return np.swapaxes(X.reshape(*batch, n, num_heads, d_k), -3, -2)\n"}),
     # found by a helper: "must be a multiple of" says what "must be divisible by" says (it cost 2 points)
     dict(name="head_dim_says_multiple_of",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
