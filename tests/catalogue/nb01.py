@@ -136,9 +136,36 @@ WRONG = [
                               "        raise ValueError(f'd_model={d_model} is divisible by num_heads={num_heads}')\n"
                               "    return d_model // num_heads\n"},
          fails={"check_head_dim": "which is what is NOT the case"}),
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="head_dim_says_must_not_be_divisible",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} must not be divisible by num_heads={num_heads}')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "the opposite of the rule"}),
+    dict(name="head_dim_relation_reversed_in_names",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'num_heads must be divisible by d_model (got d_model={d_model}, num_heads={num_heads})')\n"
+                              "    return d_model // num_heads\n"},
+         fails={"check_head_dim": "the wrong way round"}),
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="head_dim_says_does_not_divide",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'num_heads ({num_heads}) does not divide d_model ({d_model})')\n"
+                              "    return d_model // num_heads\n"}),
+    dict(name="head_dim_says_it_with_percent",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1:\n"
+                              "        raise ValueError(f'num_heads must be at least 1, got {num_heads}')\n"
+                              "    if d_model % num_heads:\n"
+                              "        raise ValueError(f'expected d_model % num_heads == 0, got {d_model} % {num_heads} = '\n"
+                              "                         f'{d_model % num_heads}')\n"
+                              "    return d_model // num_heads\n"}),
     dict(name="split_heads_always_float64",   # its numbers exactly, in more bits: not charged
          answers={"split_heads": _SPLIT_HEAD + "    X = np.asarray(X, dtype=float)\n"
                                  "    *batch, n, d_model = X.shape\n"

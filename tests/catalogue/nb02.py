@@ -450,6 +450,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="scaling_answer_letters_in_one_word_of_a_set",   # {"acd"}: it read as one bad letter
+         answers={"scaling_answer": 'scaling_answer = {"acd"}\n'}),
+    dict(name="scaling_answer_a_generator",   # it was "got Remote"
+         answers={"scaling_answer": 'scaling_answer = (c for c in "acd")\n'}),
     dict(name="scaling_answer_letters_in_one_string_of_a_set",   # found by a helper: "scaling_answer is empty"
          answers={"scaling_answer": 'scaling_answer = {"a, c, d"}\n'}),
     dict(name="scaling_answer_a_frozenset",   # found by a helper: refused as "not a set" (2 points)

@@ -353,9 +353,34 @@ WRONG = [
                     "    heads = F.scaled_dot_product_attention(zeros, zeros, heads, attn_mask=eye)\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
          fails={"check_sdpa_mha_fused": "SDPA left sdpa_mha's output unchanged"}),
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="sdpa_mha_weights_by_hand_per_head_in_2d",   # torch.mm per head: 2-D (n_q, n_k) weights, unseen
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    Qf, Kf = Q.reshape(-1, *Q.shape[-2:]), K.reshape(-1, *K.shape[-2:])\n"
+                    "    w = [torch.mm(Qf[j], Kf[j].T).div(math.sqrt(Q.shape[-1])).softmax(-1) for j in range(len(Qf))]\n"
+                    "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "computes attention weights itself"}),
+    dict(name="sdpa_mha_weights_by_hand_with_mean_and_in_place_ops",
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    w = (Q.unsqueeze(-2) * K.unsqueeze(-3)).mean(-1)\n"
+                    "    w.mul_(math.sqrt(Q.shape[-1])).exp_()\n"
+                    "    w = F.normalize(w, p=1, dim=-1)\n"
+                    "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "computes attention weights itself"}),
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="sdpa_mha_all_true_mask_by_broadcast_mul",   # a mask, not weights: it lost the point
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    if mask is None:\n"
+                    "        mask = (torch.ones(*query.shape[:-1], 1) * torch.ones(1, key.shape[-2])).bool()\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=mask.unsqueeze(-3))\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"}),
     dict(name="sdpa_view_permute",            # own head split with view/permute, reshape after contiguous
          answers={"sdpa_mha": _SDPA
                   + "    *lead, n_q, d_model = query.shape\n"

@@ -356,6 +356,19 @@ WRONG = [
                   "    heads, weights = scaled_dot_product_attention(Q, K, V, m)\n"
                   "    return combine_heads(heads) @ W_O, weights\n"},
          fails={"check_gqa_masked": "ignores the mask it is given"}),
+    # found by a helper attacking this stop's own checks (second round)
+    dict(name="group_size_relation_reversed_in_names",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_kv_heads must be divisible by num_heads (got "
+                                "num_heads={num_heads}, num_kv_heads={num_kv_heads})')\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "the wrong way round"}),
+    dict(name="group_size_says_must_not_be_divisible",
+         answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
+                                "        raise ValueError(f'num_heads={num_heads} must not be divisible by "
+                                "num_kv_heads={num_kv_heads}')\n"
+                                "    return num_heads // num_kv_heads\n"},
+         fails={"check_group_size": "the opposite of the rule"}),
 ]
 
 CORRECT = [
