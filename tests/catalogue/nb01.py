@@ -130,12 +130,6 @@ WRONG = [
                               "        raise ValueError(f'num_heads={num_heads} must be divisible by d_model={d_model}')\n"
                               "    return d_model // num_heads\n"},
          fails={"check_head_dim": "the wrong way round"}),
-    dict(name="head_dim_says_it_is_divisible",   # 8/8: "d_model=7 is divisible by num_heads=2"
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f'd_model={d_model} is divisible by num_heads={num_heads}')\n"
-                              "    return d_model // num_heads\n"},
-         fails={"check_head_dim": "which is what is NOT the case"}),
     # found by a helper attacking this stop's own checks (second round)
     dict(name="head_dim_says_must_not_be_divisible",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
@@ -152,6 +146,19 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (third round)
+    dict(name="head_dim_says_divisor",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'num_heads={num_heads} must be a divisor of d_model={d_model}')\n"
+                              "    return d_model // num_heads\n"}),
+    dict(name="head_dim_says_which_numbers_divide",   # "is divisible only by": refused as "it says d_model is divisible"
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} must be divisible by num_heads={num_heads}; '\n"
+                              "                         f'{d_model} is divisible only by '\n"
+                              "                         f'{[k for k in range(1, d_model + 1) if d_model % k == 0]}')\n"
+                              "    return d_model // num_heads\n"}),
     # found by a helper attacking this stop's own checks (second round)
     dict(name="head_dim_says_does_not_divide",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"

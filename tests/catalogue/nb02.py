@@ -450,6 +450,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (third round)
+    dict(name="scaling_answer_a_numpy_array_of_letters",   # np.str_ arrived as a proxy: 'got [object, str, your]'
+         answers={"scaling_answer": 'scaling_answer = np.array(["a", "c", "d"])\n'}),
+    dict(name="scaling_answer_with_and",   # {"a", "c and d"}: 'and' was read as a wrong letter
+         answers={"scaling_answer": 'scaling_answer = {"a", "c and d"}\n'}),
     # found by a helper attacking this stop's own checks (second round)
     dict(name="scaling_answer_letters_in_one_word_of_a_set",   # {"acd"}: it read as one bad letter
          answers={"scaling_answer": 'scaling_answer = {"acd"}\n'}),

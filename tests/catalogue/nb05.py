@@ -371,9 +371,25 @@ WRONG = [
                     "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
                     "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
          fails={"check_sdpa_mha_fused": "computes attention weights itself"}),
+    # found by a helper attacking this stop's own checks (third round)
+    dict(name="sdpa_mha_weights_by_hand_transposed",   # (n_k, n_q) weights: unseen
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    w = torch.einsum('...kd,...qd->...kq', K, Q).softmax(-2)\n"
+                    "    m = None if mask is None else mask.unsqueeze(-3)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=m)\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"},
+         fails={"check_sdpa_mha_fused": "computes attention weights itself"}),
 ]
 
 CORRECT = [
+    # found by a helper attacking this stop's own checks (third round)
+    dict(name="sdpa_mha_additive_mask_from_full",   # torch.full(-1e9) then masked_fill: it lost the point
+         answers={"sdpa_mha": _SDPA + _SPLIT
+                  + "    if mask is None:\n"
+                    "        mask = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool)\n"
+                    "    bias = torch.full(mask.shape, -1e9, dtype=Q.dtype).masked_fill(mask, 0.0)\n"
+                    "    heads = F.scaled_dot_product_attention(Q, K, V, attn_mask=bias.unsqueeze(-3))\n"
+                    "    return heads.transpose(-3, -2).flatten(-2) @ mha.W_O\n"}),
     # found by a helper attacking this stop's own checks (second round)
     dict(name="sdpa_mha_all_true_mask_by_broadcast_mul",   # a mask, not weights: it lost the point
          answers={"sdpa_mha": _SDPA + _SPLIT
