@@ -206,7 +206,7 @@ def _gather(entries: list[lms.Entry], base: Path, known: list[str], id_regex: re
     """One Submission per entry, except duplicates, which the graded file's row names (see _winner)."""
     rels = [PurePosixPath(e.rel) for e in entries if e.kind != "unsafe"]
     top = None if id_regex else lms.wrapper(rels)
-    hint = "" if id_regex else lms.wrapper_hint(rels)
+    hint = "" if id_regex or top else lms.wrapper_hint(rels)
     groups: dict[tuple[str, str], list[tuple[lms.Entry, lms.Found]]] = {}
     rows: list[Submission] = []
     found = [lms.Found("?", e.rel, Path(e.rel)) if e.kind == "unsafe" else

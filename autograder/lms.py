@@ -147,12 +147,12 @@ def wrapper(rels: list[PurePosixPath]) -> str | None:
 
 
 def wrapper_hint(rels: list[PurePosixPath]) -> str:
-    """What to say when one folder holds the whole class's folders and also files of its own, so it was taken
-    for one student's folder (see `wrapper`): '' when that is not the case."""
+    """What to say when one folder holds the whole class's folders and also files of its own, so that `wrapper`
+    found none and it was taken for one student's folder: '' when that is not the case (call it only then)."""
     tops = {r.parts[0] for r in rels}
     folders = {r.parts[1] for r in rels if len(r.parts) > 2}
     own = sorted(r.name for r in rels if len(r.parts) == 2)
-    if len(tops) != 1 or len(folders) < 2 or not own or wrapper(rels) is not None:
+    if len(tops) != 1 or len(folders) < 2 or not own:
         return ""
     top = tops.pop()
     return (f". If {top} is a folder around the whole class, grade {top} itself: it also holds "

@@ -23,10 +23,10 @@ IPYTHON_HOOKS = {"ast_transformers", "input_transformers_post", "input_transform
                  "excepthook", "settrace", "setprofile", "addaudithook", "_showtraceback"}
 FILE_READERS = {"open", "read_text", "read_bytes", "loadtxt", "genfromtxt", "fromfile", "listdir", "scandir",
                 "walk", "glob", "iglob", "rglob", "connect"}
-DYNAMIC = {"exec", "eval", "compile", "__import__", "globals"}
+DYNAMIC = {"exec", "eval", "compile", "__import__", "globals"}   # setattr: only on PATCHABLE names
 #: How a check watches the PyTorch calls a learner's function makes (a TorchFunctionMode): code that looks for it
 #: can behave one way while watched and another way while not
-MODE_WORDS = ("mode_stack", "function_mode", "dispatch_mode", "torch_function")   # setattr: only on PATCHABLE names
+MODE_WORDS = ("mode_stack", "function_mode", "dispatch_mode", "torch_function")
 #: What an exercise asks the learner to write instead of calling: {its grade_id: the library's names for it}.
 #: The values are right either way, so no check can tell; the flag asks a person to look.
 REPLACED = {"layer_norm": {"layer_norm", "LayerNorm"}}
