@@ -125,7 +125,7 @@ def grade(submissions: Path, out: Path, options: GradeOptions | None = None, **c
     if not subs:
         return []
     out.mkdir(parents=True, exist_ok=True)
-    logs.to_file(out, "grade")
+    logs.start_run(out)
     LOG.info("grading %d files from %s into %s (%s)", len(subs), submissions, out, options)
     jail.set_notebook_env()
     refused = [Result(s.student_id, s.notebook, 0.0, 0.0, s.problem, outcome=Outcome.REFUSED) for s in subs if s.problem]

@@ -3,12 +3,14 @@
 `grade.log` is the main process (intake, repairs, the pool); `worker-<pid>.log` is one grading worker
 (each notebook's start and outcome, nbgrader's own log of the autograde, and the traceback of anything
 that failed in the grader, where the grade table only has room for one line). Logs are for the
-instructor and the maintainer: nothing in them is read back.
+instructor and the maintainer: nothing in them is read back. A run into an OUT that already has logs moves
+them to `OUT/logs/earlier/` first (`start_run`): the logs a status names are this run's.
 """
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 LOG = logging.getLogger("autograder")
@@ -17,6 +19,21 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 def folder(out: Path) -> Path:
     return out / "logs"
+
+
+def start_run(out: Path) -> Path:
+    """In the command's process, before any worker starts: move the logs an earlier run into `out` left to
+    `OUT/logs/earlier/` (replacing the run before it), so that this run's files hold only this run (a worker
+    that got an earlier worker's pid appended to its file), then log this process to `OUT/logs/grade.log`."""
+    here = folder(out)
+    old = sorted(here.glob("*.log")) if here.is_dir() else []
+    if old:
+        earlier = here / "earlier"
+        shutil.rmtree(earlier, ignore_errors=True)
+        earlier.mkdir()
+        for path in old:
+            path.replace(earlier / path.name)
+    return to_file(out, "grade")
 
 
 def to_file(out: Path, name: str) -> Path:

@@ -122,13 +122,22 @@ def test_grade_keeps_a_log_and_shows_it_with_v(tmp_path):
     from autograder import samples
 
     samples.write_submission(tmp_path / "subs", "s", "01_projections.ipynb", samples.fill("01_projections.ipynb"))
+    # what two earlier runs into this OUT left: the last run's logs, and the one before it under earlier/
+    old = tmp_path / "out" / "logs"
+    (old / "earlier").mkdir(parents=True)
+    (old / "earlier" / "worker-5.log").write_text("two runs ago\n")
+    (old / "grade.log").write_text("the last run\n")
+    (old / "worker-7.log").write_text("the last run's worker\n")
     done = run("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet", "-v")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "INFO autograder.grading: s 01_projections.ipynb: 8/8, graded" in done.stderr
     assert "already released" not in done.stderr   # course/ is the full release, no staged term (test_staged.py)
-    logs = {p.name: p.read_text() for p in (tmp_path / "out" / "logs").glob("*.log")}
-    assert "grading 1 files from" in logs["grade.log"]
+    logs = {p.name: p.read_text() for p in old.glob("*.log")}
+    assert "grading 1 files from" in logs["grade.log"] and "the last run" not in logs["grade.log"]
     assert any("s 01_projections.ipynb: 8/8, graded" in text for name, text in logs.items() if name.startswith("worker-"))
+    assert "worker-7.log" not in logs   # this run's logs only: an earlier worker's file is not appended to
+    earlier = {p.name: p.read_text() for p in (old / "earlier").iterdir()}
+    assert earlier == {"grade.log": "the last run\n", "worker-7.log": "the last run's worker\n"}
 
 
 def test_a_grader_failure_keeps_its_traceback_in_the_log(tmp_path):
