@@ -386,9 +386,33 @@ WRONG = [
          answers={"MultiHeadAttention": _module(out="((weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O "
                                                 "if torch.is_grad_enabled() else (weights @ V).transpose(-3, -2).flatten(-2))")},
          fails={"check_module_grad": "another output with gradients off"}),
+    # ---- from a helper's attack (2026-12-05): right only at the sizes the checks used to try ----
+    dict(name="contrib_at_most_one_batch_axis",
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "    Wr = W_O.reshape(h, d_k, -1)\n"
+                  "    if H.ndim == 4:\n        return np.einsum('bhnk,hkd->bhnd', H, Wr)\n"
+                  "    return np.einsum('hnk,hkd->hnd', H, Wr)\n"},
+         fails={"check_head_contributions": "two batch axes"}),
+    dict(name="mha_sums_the_heads_when_more_than_4",
+         answers={"multi_head_attention": _mha(ret="((heads.sum(-3) @ W_O[:heads.shape[-1]]) if num_heads > 4 "
+                                                   "else combine_heads(heads) @ W_O), weights")},
+         fails={"check_mha_values": "summed, not concatenated"}),
+    dict(name="mha_scale_capped_at_sqrt_4",
+         answers={"multi_head_attention": _mha_by_hand(scale="np.sqrt(min(d_k, 4))")},
+         fails={"check_mha_values": "8 heads of d_k = 8"}),
+    dict(name="module_sums_the_heads_when_more_than_4",
+         answers={"MultiHeadAttention": _module(out="((weights @ V).sum(-3) @ self.W_O[:self.d_k] if self.num_heads > 4 "
+                                                "else (weights @ V).transpose(-3, -2).flatten(-2) @ self.W_O)")},
+         fails={"check_module_forward": "summed, not concatenated"}),
+    dict(name="module_scale_capped_at_sqrt_4",
+         answers={"MultiHeadAttention": _module(root="min(self.d_k, 4)")},
+         fails={"check_module_forward": "MultiHeadAttention(64, 8)"}),
 ]
 
 CORRECT = [
+    dict(name="contrib_in_float32",   # found by a helper: float32 rounding lost both points
+         answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "    return H.astype(np.float32) @ W_O.astype(np.float32).reshape(h, d_k, -1)\n"}),
     dict(name="module_returns_a_typed_namedtuple",   # found by a helper: it arrived as a Remote (15/20)
          answers={"MultiHeadAttention": "from typing import NamedTuple\n\n"
                   "class AttentionOutput(NamedTuple):\n    output: torch.Tensor\n    weights: torch.Tensor\n\n"

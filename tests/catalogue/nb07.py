@@ -369,6 +369,23 @@ WRONG = [
                                 "num_kv_heads={num_kv_heads}')\n"
                                 "    return num_heads // num_kv_heads\n"},
          fails={"check_group_size": "the opposite of the rule"}),
+    # ---- from a helper's attack (2026-12-05): right only at the sizes the checks used to try ----
+    dict(name="repeat_kv_tiles_when_more_than_3_kv_heads",
+         answers={"repeat_kv": _REPEAT + "    if K.shape[-3] > 3:\n        return np.concatenate([K] * n_rep, axis=-3)\n"
+                  "    return np.repeat(K, n_rep, axis=-3)\n"},
+         fails={"check_repeat_kv": "whatever the number of kv heads"}),
+    dict(name="repeat_kv_rounds_to_float32",
+         answers={"repeat_kv": _REPEAT + "    return np.repeat(K, n_rep, axis=-3).astype(np.float32)\n"},
+         fails={"check_repeat_kv": "rounds the numbers"}),
+    dict(name="gqa_scale_capped_at_sqrt_4",
+         answers={"grouped_query_attention": _GQA + _SPLIT_QKV + "    K, V = repeat_kv(K, r), repeat_kv(V, r)\n"
+                  "    scores = Q @ np.swapaxes(K, -1, -2) / np.sqrt(min(Q.shape[-1], 4))\n"
+                  "    if mask is not None:\n        scores = np.where(np.expand_dims(mask, -3), scores, -np.inf)\n"
+                  "    weights = softmax(scores)\n    return combine_heads(weights @ V) @ W_O, weights\n"},
+         fails={"check_gqa": "d_model=64, num_heads=8"}),
+    dict(name="kv_bytes_capped_at_4_bytes",
+         answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_layers * num_kv_heads * d_k * min(bytes_per_value, 4)\n"},
+         fails={"check_kv_cache_bytes": "not bytes_per_value = 8"}),
 ]
 
 CORRECT = [
