@@ -447,6 +447,31 @@ WRONG = [
     dict(name="attn_scale_sqrt_n_k",   # named only in the hidden checks
          answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(K.shape[-2])")},
          fails={"check_attention": "sqrt(n_k)", "check_attention_batched": "", "check_attention_mask": ""}),
+    # ---- from a helper's attack (2026-12-05): right only at the sizes the checks used to try ----
+    dict(name="softmax_in_place_for_large_inputs",
+         answers={"softmax": "def softmax(x, axis=-1):\n    if x.size > 64:\n"
+                  "        x -= np.max(x, axis=axis, keepdims=True)\n    else:\n"
+                  "        x = x - np.max(x, axis=axis, keepdims=True)\n"
+                  "    e = np.exp(x)\n    return e / np.sum(e, axis=axis, keepdims=True)\n"},
+         fails={"check_softmax": "float32 x of shape (2, 3, 4, 16)"}),
+    dict(name="causal_mask_float_unless_n_is_4",
+         answers={"causal_mask": "def causal_mask(n):\n    return np.tril(np.ones((n, n), dtype=bool)) if n == 4 "
+                  "else np.tril(np.ones((n, n)))\n"},
+         fails={"check_causal_mask": "causal_mask(1) should return a boolean array"}),
+    dict(name="causal_mask_sees_the_next_token_from_8",
+         answers={"causal_mask": "def causal_mask(n):\n    return np.tril(np.ones((n, n), dtype=bool), k=0 if n <= 7 else 1)\n"},
+         fails={"check_causal_mask": "causal_mask(9) should be True exactly where j <= i"}),
+    dict(name="attention_ignores_the_mask_beyond_8_keys",
+         answers={"scaled_dot_product_attention": _attn(
+             masking="scores = np.where(mask, scores, -np.inf) if scores.shape[-1] <= 8 else scores")},
+         fails={"check_attention_mask": "8 heads of d_k = 64"}),
+    dict(name="attention_scale_capped_at_sqrt_10",
+         answers={"scaled_dot_product_attention": _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(min(d_k, 10))")},
+         fails={"check_attention_mask": "8 heads of d_k = 64"}),
+    dict(name="attention_sqrt_d_model_for_wide_heads",
+         answers={"scaled_dot_product_attention": _attn(
+             scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k * (Q.shape[-3] if Q.ndim >= 3 and d_k >= 16 else 1))")},
+         fails={"check_attention_mask": "sqrt(d_model)"}),
 ]
 
 CORRECT = [
