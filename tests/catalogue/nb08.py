@@ -419,6 +419,41 @@ WRONG = [
          answers={"count_parameters": _COUNT + _COUNT_PARTS
                   + "    return np.int32(emb + num_layers * (attn + norms + ffn) + head)\n"},
          fails={"check_count_parameters": "more than a 32-bit integer holds"}),
+    # ---- from a helper's attack (2026-12-05): right only at the sizes the checks used to try ----
+    dict(name="layer_norm_unbiased_when_wide",
+         answers={"layer_norm": _LN + _LN_MEAN
+                  + "    var = x.var(dim=-1, unbiased=x.shape[-1] > 16, keepdim=True)\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm": "with d_model = 64"}),
+    dict(name="block_post_ln_when_wide",
+         answers={"block_forward": _BLOCK + "    m = causal_mask(x.shape[-2], device=x.device)\n"
+                  "    if x.shape[-1] > 16:\n"
+                  "        x = block.ln1(x + block.attn(x, x, x, mask=m)[0])\n"
+                  "        return block.ln2(x + block.ffn(x))\n"
+                  "    h = block.ln1(x)\n    x = x + block.attn(h, h, h, mask=m)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_values": "d_model=64"}),
+    dict(name="loss_not_shifted_for_training_batches",
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    if logits.requires_grad and logits.shape[0] > 2:\n"
+                  "        return F.cross_entropy(logits.reshape(-1, V), tokens.reshape(-1))\n"
+                  "    return F.cross_entropy(logits[:, :-1].reshape(-1, V), tokens[:, 1:].reshape(-1))\n"},
+         fails={"check_lm_loss": "batch of 8"}),
+    dict(name="loss_with_an_unstable_softmax",   # plain wrong code: exp(logits) / sum overflows above 88
+         answers={"lm_loss": _LOSS + "    V = logits.shape[-1]\n"
+                  "    p = torch.exp(logits) / torch.exp(logits).sum(-1, keepdim=True)\n"
+                  "    lp = torch.log(p[:, :-1]).reshape(-1, V)\n"
+                  "    return -lp.gather(1, tokens[:, 1:].reshape(-1, 1)).mean()\n"},
+         fails={"check_lm_loss": "exp(logits) overflows"}),
+    dict(name="cache_keeps_the_last_8_tokens",
+         answers={"cached_attention": _KV + _KV_APPEND + "    K, V = K[..., -8:, :], V[..., -8:, :]\n" + _KV_ATTEND
+                  + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "after 9 steps the cached K and V should have shape"}),
+    dict(name="cache_scales_by_sqrt_d_model_when_wide",
+         answers={"cached_attention": _KV + _KV_APPEND + _KV_ATTEND.replace(
+             "math.sqrt(q.shape[-1])", "math.sqrt(q.shape[-1] * (q.shape[-3] if q.shape[-1] >= 16 else 1))")
+                  + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "d_k = 16"}),
 ]
 
 CORRECT = [
