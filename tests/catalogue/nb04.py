@@ -407,6 +407,11 @@ WRONG = [
     dict(name="module_scale_capped_at_sqrt_4",
          answers={"MultiHeadAttention": _module(root="min(self.d_k, 4)")},
          fails={"check_module_forward": "MultiHeadAttention(64, 8)"}),
+    dict(name="contrib_cached_by_shape",   # right for the first H of each shape, stale after it
+         answers={"head_contributions": "_seen = {}\n\n" + _CONTRIB + "    sig = (np.shape(H), np.shape(W_O))\n"
+                  "    if sig not in _seen:\n        h, d_k = H.shape[-3], H.shape[-1]\n"
+                  "        _seen[sig] = H @ W_O.reshape(h, d_k, -1)\n    return _seen[sig]\n"},
+         fails={"check_head_contributions": "is stale"}),
 ]
 
 CORRECT = [

@@ -386,6 +386,17 @@ WRONG = [
     dict(name="kv_bytes_capped_at_4_bytes",
          answers={"kv_cache_bytes": _KV + "    return 2 * batch * n * num_layers * num_kv_heads * d_k * min(bytes_per_value, 4)\n"},
          fails={"check_kv_cache_bytes": "not bytes_per_value = 8"}),
+    dict(name="repeat_kv_cached_by_shape",
+         answers={"repeat_kv": "_seen = {}\n\n" + _REPEAT + "    sig = (np.shape(K), n_rep)\n"
+                  "    if sig not in _seen:\n        _seen[sig] = np.repeat(K, n_rep, axis=-3)\n"
+                  "    return _seen[sig].copy()\n"},
+         fails={"check_repeat_kv": "is stale"}),
+    dict(name="gqa_cached_by_shape",
+         answers={"grouped_query_attention": "_seen = {}\n\n" + _GQA
+                  + "    sig = (np.shape(query), num_heads, num_kv_heads, None if mask is None else np.asarray(mask).tobytes())\n"
+                  "    if sig in _seen:\n        return _seen[sig]\n"
+                  + _SPLIT_QKV + _ATTEND + "    _seen[sig] = (combine_heads(heads) @ W_O, weights)\n    return _seen[sig]\n"},
+         fails={"check_gqa": "is stale"}),
 ]
 
 CORRECT = [
