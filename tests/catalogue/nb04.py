@@ -412,6 +412,9 @@ WRONG = [
                   "    if sig not in _seen:\n        h, d_k = H.shape[-3], H.shape[-1]\n"
                   "        _seen[sig] = H @ W_O.reshape(h, d_k, -1)\n    return _seen[sig]\n"},
          fails={"check_head_contributions": "is stale"}),
+    dict(name="module_starts_100_times_too_large",   # lost the forward check (3), with a message about float32
+         answers={"MultiHeadAttention": _module(init="torch.randn(d_model, d_model) * 100")},
+         fails={"check_module_init": "standard deviation of"}),
 ]
 
 CORRECT = [
