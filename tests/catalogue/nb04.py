@@ -415,6 +415,11 @@ WRONG = [
     dict(name="module_starts_100_times_too_large",   # lost the forward check (3), with a message about float32
          answers={"MultiHeadAttention": _module(init="torch.randn(d_model, d_model) * 100")},
          fails={"check_module_init": "standard deviation of"}),
+    dict(name="padding_mask_cached_by_shape",   # found by a helper: kept full marks
+         answers={"padding_mask": "_seen = {}\n\n" + _PAD + "    sig = (len(lengths), n)\n"
+                  "    if sig not in _seen:\n        _seen[sig] = np.arange(n) < np.asarray(lengths)[:, None, None]\n"
+                  "    return _seen[sig]\n"},
+         fails={"check_padding_mask": "padding_mask([4, 2, 5], 5) should be True exactly where"}),
 ]
 
 CORRECT = [
