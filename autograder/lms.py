@@ -265,12 +265,13 @@ def safe_extract(archive: Path, dest: Path, limit: int) -> list[Entry]:
         for i, m in enumerate(members):
             m.filename = member_name(m)
             name = PurePosixPath(m.filename.replace("\\", "/"))
+            unsafe = name.is_absolute() or ".." in name.parts or not name.parts
             if m.is_dir():   # one named like a notebook gets a row, as a folder does (intake._walk)
-                if looks_like_notebook(name.name) and not (name.is_absolute() or ".." in name.parts or hidden(name)):
+                if looks_like_notebook(name.name) and not (unsafe or hidden(name)):
                     entries.append(Entry(str(name), None, _date(m), f"not graded: {name} is a folder, not a notebook "
                                          "file", "other"))
                 continue
-            if name.is_absolute() or ".." in name.parts or not name.parts:
+            if unsafe:
                 entries.append(Entry(m.filename, None, _date(m), f"not graded: {m.filename}: unsafe path", "unsafe"))
             elif hidden(name):
                 continue

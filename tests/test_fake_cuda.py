@@ -142,14 +142,24 @@ def test_a_refused_backend_warns_and_raises_like_pytorch():
 
 
 # ---- the notebooks and the benchmark on every pretend GPU ----
-def shorter_timings(source):
-    """05's timings measure each function for 5-30 ms under MHA_FAST, and the head-count section in 3 rounds: here
-    for about 1 ms, in one round (the test checks what is timed and how, not the figures)."""
-    old = ("MIN_RUN_TIME, MAX_RUN_TIME = (0.005, 0.03) if FAST", "ROUNDS, ROUND_TIME = (3, 0.005) if FAST")
-    assert all(o in source for o in old) or "MIN_RUN_TIME, MAX_RUN_TIME =" not in source, \
-        "notebook 05's timing lines changed: update shorter_timings"
-    return (source.replace(old[0], "MIN_RUN_TIME, MAX_RUN_TIME = (0.001, 0.002) if FAST")
-            .replace(old[1], "ROUNDS, ROUND_TIME = (1, 0.001) if FAST"))
+def replacing(notebook: str, marker: str, lines: dict[str, str]):
+    """An edit for run_notebook: in the cell that holds `marker`, each line `old` becomes `new`; the test fails,
+    saying so, when the notebook's line has changed (the edit would do nothing)."""
+    def edit(source):
+        if marker not in source:
+            return source
+        for old, new in lines.items():
+            assert old in source, f"{notebook}'s line {old!r} changed: update the test's edit"
+            source = source.replace(old, new)
+        return source
+    return edit
+
+
+# 05's timings measure each function for 5-30 ms under MHA_FAST, and the head-count section in 3 rounds: here for
+# about 1 ms, in one round (the test checks what is timed and how, not the figures)
+shorter_timings = replacing("notebook 05", "MIN_RUN_TIME, MAX_RUN_TIME =", {
+    "MIN_RUN_TIME, MAX_RUN_TIME = (0.005, 0.03) if FAST": "MIN_RUN_TIME, MAX_RUN_TIME = (0.001, 0.002) if FAST",
+    "ROUNDS, ROUND_TIME = (3, 0.005) if FAST": "ROUNDS, ROUND_TIME = (1, 0.001) if FAST"})
 
 
 @pytest.mark.parametrize("gpu_name", GPUS)
@@ -192,13 +202,10 @@ def test_what_if_4_float16_runs_as_written(monkeypatch):
     assert (F16, SDPBackend.FLASH_ATTENTION) in gpu.backends_used
 
 
-def shorter_training(source):
-    """06 trains its 4-head model, then two more in the head-count sweep, with the same `train_model`: here every
-    model trains for 50 steps, not 500 (the test checks where tensors live and when the clock is read, not what
-    the models learn; the checks that follow test the learner's functions, not the trained model)."""
-    old = "STEPS = 500 if FAST else 1000"
-    assert old in source or "STEPS =" not in source, "notebook 06's STEPS line changed: update shorter_training"
-    return source.replace(old, "STEPS = 50")
+# 06 trains its 4-head model, then two more in the head-count sweep, with the same `train_model`: here every model
+# trains for 50 steps, not 500 (the test checks where tensors live and when the clock is read, not what the models
+# learn; the checks that follow test the learner's functions, not the trained model)
+shorter_training = replacing("notebook 06", "STEPS =", {"STEPS = 500 if FAST else 1000": "STEPS = 50"})
 
 
 def test_notebook_06_on_a_gpu(monkeypatch):
@@ -238,12 +245,9 @@ def test_peak_table_matches_whole_gpu_names():
 
 
 # ---- notebook 08: the capstone's model, training, writing and KV cache on the pretend GPU ----
-def shorter_gqa(source):
-    """08's GQA comparison trains three variants with the training code that already ran on the pretend GPU: here
-    for 3 steps each (the test checks where their tensors live and their caches, not their losses)."""
-    old = "GQA_STEPS = 30 if FAST else 300"
-    assert old in source or "GQA_STEPS =" not in source, "notebook 08's GQA_STEPS line changed: update shorter_gqa"
-    return source.replace(old, "GQA_STEPS = 3")
+# 08's GQA comparison trains three variants with the training code that already ran on the pretend GPU: here for 3
+# steps each (the test checks where their tensors live and their caches, not their losses)
+shorter_gqa = replacing("notebook 08", "GQA_STEPS =", {"GQA_STEPS = 30 if FAST else 300": "GQA_STEPS = 3"})
 
 
 def test_notebook_08_on_a_gpu(monkeypatch):
