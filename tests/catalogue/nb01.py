@@ -146,6 +146,23 @@ WRONG = [
 ]
 
 CORRECT = [
+    # found by a helper (fairness): messages that say it in other words were refused ("name both numbers")
+    dict(name="head_dim_says_equal_parts",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f\"d_model={d_model} can't be split into num_heads={num_heads} equal parts\")\n"
+                              "    return d_model // num_heads\n"}),
+    dict(name="head_dim_says_remainder",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model} / num_heads={num_heads} leaves a remainder')\n"
+                              "    return d_model // num_heads\n"}),
+    dict(name="head_dim_says_whole_number",
+         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
+                              "    if num_heads < 1 or d_model % num_heads:\n"
+                              "        raise ValueError(f'd_model={d_model}, num_heads={num_heads}: {d_model}/{num_heads} is not '\n"
+                              "                         'a whole number of columns per head')\n"
+                              "    return d_model // num_heads\n"}),
     # found by a helper attacking this stop's own checks (third round)
     dict(name="head_dim_says_divisor",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"

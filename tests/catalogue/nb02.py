@@ -472,9 +472,14 @@ WRONG = [
          answers={"scaled_dot_product_attention": _attn(
              scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k * (Q.shape[-3] if Q.ndim >= 3 and d_k >= 16 else 1))")},
          fails={"check_attention_mask": "sqrt(d_model)"}),
+    dict(name="scaling_answer_with_a_number",   # a stray "1": not a statement's letter
+         answers={"scaling_answer": 'scaling_answer = {"a", "c", "d", "1"}\n'},
+         fails={"check_scaling_answer": "only contain letters a to f, got '1'"}),
 ]
 
 CORRECT = [
+    dict(name="scaling_answer_one_string_with_and",   # found by a helper: "and" was read as the letters a, n, d
+         answers={"scaling_answer": 'scaling_answer = " a, c and d "\n'}),
     # found by a helper attacking this stop's own checks (third round)
     dict(name="scaling_answer_a_numpy_array_of_letters",   # np.str_ arrived as a proxy: 'got [object, str, your]'
          answers={"scaling_answer": 'scaling_answer = np.array(["a", "c", "d"])\n'}),

@@ -221,6 +221,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="question_in_brackets",   # found by a helper: "(B)" and "B." were refused
+         answers={"question_sum": 'answer = "(B)"\n'}),
     dict(name="combine_longdouble",   # its numbers exactly, in more bits: not charged (it arrived as a Remote once)
          answers={"combine_heads": _COMBINE + "    *batch, h, n, d_k = H.shape\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*batch, n, h * d_k).astype(np.longdouble)\n"}),

@@ -423,6 +423,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="quiz_summing_with_a_full_stop",   # found by a helper: "(B)" and "B." were refused
+         answers={"quiz_summing": 'answer_summing = "B."\n'}),
     dict(name="contrib_in_float32",   # found by a helper: float32 rounding lost both points
          answers={"head_contributions": _CONTRIB + "    h, d_k = H.shape[-3], H.shape[-1]\n"
                   "    return H.astype(np.float32) @ W_O.astype(np.float32).reshape(h, d_k, -1)\n"}),

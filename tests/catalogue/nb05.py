@@ -382,6 +382,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="answer_plots_in_brackets",   # "(B)" and "B." were refused
+         answers={"answer_plots": 'answer_plots = "(b)"\n'}),
     # found by a helper attacking this stop's own checks (third round)
     dict(name="sdpa_mha_additive_mask_from_full",   # torch.full(-1e9) then masked_fill: it lost the point
          answers={"sdpa_mha": _SDPA + _SPLIT

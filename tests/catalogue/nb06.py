@@ -354,6 +354,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="many_heads_question_in_brackets",   # "(B)" and "B." were refused
+         answers={"many_heads_question": _MCQ.format("(B)")}),
     dict(name="importance_in_a_thread_pool",   # found by a helper: loss_fn's answers swapped between threads
          answers={"head_importance": "from concurrent.futures import ThreadPoolExecutor\n\n" + _IMPORTANCE
                   + "    keeps = [[True] * num_heads] + [[j != i for j in range(num_heads)] for i in range(num_heads)]\n"

@@ -400,6 +400,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="quiz_gqa_with_a_full_stop",   # found by a helper: "(B)" and "B." were refused
+         answers={"quiz_gqa": 'answer_gqa = "B."\n'}),
     dict(name="group_size_a_numpy_integer",   # numpy integers are ints (used to cost 2 points)
          answers={"group_size": _GROUP + "    if num_kv_heads < 1 or num_heads % num_kv_heads:\n"
                                 "        raise ValueError(f'num_heads={num_heads} must be divisible by "
