@@ -94,7 +94,7 @@ def _has_arrays(x, depth=0):
 class _LearnerPeer(Peer):
     def __init__(self, sock, ns):
         super().__init__(sock, kind="the grader's", make_module=self._make_module, grad=True)
-        self.ns, self.saved, self.out = ns, {}, None
+        self.ns, self.saved, self.out, self.returned = ns, {}, None, None
         self.frozen0 = {}   # id(module) -> its parameters that didn't require grad when it was made
 
     def _make_module(self, node, dec):
@@ -127,6 +127,11 @@ class _LearnerPeer(Peer):
             state["frozen"] = changes
         if op == "call" and type(args) is list and len(args) == 3 and _has_arrays(args[1:]):
             state["args"] = args[1:]
+            same = [i for i, a in enumerate(args[1]) if a is self.returned and _has_arrays(a)][:1]
+            if same:   # `return x`: the caller gets its own x back, as in one process (rpc._own_argument)
+                state["same"] = same[0]
+        if op == "call":
+            self.returned = None
         return state
 
     def describe(self, err):
@@ -155,9 +160,9 @@ class _LearnerPeer(Peer):
             return self.out.getvalue()[:MAX_OUTPUT] if self.out is not None else ""
         if op != "call":
             return super().handle(op, args)
-        before = _torch_state()
+        before, self.returned = _torch_state(), None
         try:
-            result = super().handle(op, args)
+            result = self.returned = super().handle(op, args)
         except BaseException as err:   # a function may switch something off, then fail
             if changed := _torch_changed(before):
                 raise RuntimeError(_changed_message(args[0], changed)) from err

@@ -108,6 +108,21 @@ def _f():
     return vars(frames) if frames is not None else globals()
 
 
+def _own_argument(args, same, result):
+    """A function that handed back one of its array arguments, the same object (`return x`), hands back the
+    caller's own object here too, as it would in one process (`sync_state`'s "same": its position)."""
+    if type(same) is not int or type(args[1]) is not list or not 0 <= same < len(args[1]):
+        return result
+    own = args[1][same]
+    try:   # only where it holds what came back (a read-only array of ours was not changed with it)
+        if type(own) is type(result) and type(own).__name__ in ("ndarray", "Tensor", "Parameter") \
+                and own.shape == result.shape and own.dtype == result.dtype and bool((own == result).all()):
+            return own
+    except Exception:   # noqa: BLE001 - not comparable: the value as it came
+        pass
+    return result
+
+
 class Peer:
     """One end of the connection. `objects` are ours that the other side holds a reference to."""
 
@@ -204,14 +219,16 @@ class Peer:
                 continue
             if type(value) is not list or len(value) != 2 or type(value[1]) is not dict:
                 raise _w()["WireError"]("a reply of an unknown form")
+            same = value[1].pop("same", None) if op == "call" else None
             self.apply_sync(value[1], args if op == "call" else None)
             if header.get("ok"):
-                return value[0]
+                return _own_argument(args, same, value[0])
             raise self.error_from(value[0])
 
     def sync_state(self, op, args):
         """What the other side's objects became while we served `op`: {number: state} of the modules it
-        sent us, and "args": the call's arguments as they are now (a function may change an array in place)."""
+        sent us, "args": the call's arguments as they are now (a function may change an array in place), and
+        "same": the position of the argument a call returned itself, if any."""
         return {}
 
     def apply_sync(self, states, sent):

@@ -349,3 +349,68 @@ def test_a_tensor_a_check_made_to_need_gradients_needs_them_in_the_kernel_only()
     assert not in_kernel[0].is_leaf and in_kernel[0].dtype == torch.float32 and torch.equal(in_kernel[0], x)
     assert in_kernel[4].dtype == torch.float64
     assert not any(t.requires_grad for t in cross(sent, grad=False))   # the checker's side
+
+
+class _Returning(rpc.Peer):
+    """A learner's side that reports, as the real agent does, the arguments after the call and which one the call
+    returned itself; `claim` forges that report instead."""
+    claim = None
+
+    def handle(self, op, args):
+        self.returned = super().handle(op, args)
+        return self.returned
+
+    def sync_state(self, op, args):
+        if op != "call":
+            return {}
+        same = [i for i, a in enumerate(args[1]) if a is self.returned]
+        claimed = self.claim if self.claim is not None else (same[0] if same else None)
+        return {"args": args[1:], **({"same": claimed} if claimed is not None else {})}
+
+
+def test_an_array_a_function_returns_itself_is_the_callers_own_object():
+    """Found by a helper attacking notebook 06: ablate_heads that returned concat itself when every head was kept
+    kept full marks, because a check got a copy of whatever came back and couldn't tell. A function that returns
+    its argument now returns the checker's own object, as it would in one process; a reply can't make the checker
+    take one of its own objects for a value that differs from it."""
+    import numpy as np
+    import torch
+
+    learner_sock, grader_sock = socket.socketpair()
+    learner, grader = _Returning(learner_sock), checker.TrustedPeer(grader_sock)
+
+    def serve_forever():
+        try:
+            while True:
+                learner.serve(*learner.receive())
+        except (OSError, EOFError, rpc.RemoteError):
+            pass
+
+    threading.Thread(target=serve_forever, daemon=True).start()
+    grader.deadline = time.monotonic() + 10
+
+    def remote(function):
+        return rpc.Remote(grader, learner._number(function), "your function")
+
+    def halve(x):
+        x *= 0.5
+        return x
+
+    try:
+        x, t = np.arange(4.0), torch.arange(4.0)
+        assert remote(lambda a, b: a)(x, 2) is x and remote(lambda a: a)(t) is t
+        assert remote(lambda a: a.copy())(x) is not x                     # a new array: a copy, as before
+        assert remote(halve)(x) is x and x.tolist() == [0.0, 0.5, 1.0, 1.5]   # changed in place, and handed back
+        frozen = np.arange(4.0)
+        frozen.flags.writeable = False                                     # the checker's, read-only: not changed
+        got = remote(halve)(frozen)
+        assert got is not frozen and got.tolist() == [0.0, 0.5, 1.0, 1.5] and frozen.tolist() == [0.0, 1.0, 2.0, 3.0]
+        learner.claim = 0                                                  # a forged report: the value that came
+        got = remote(lambda a: a + 1)(x)
+        assert got is not x and got.tolist() == [1.0, 1.5, 2.0, 2.5]
+        for claim in (5, -1, "0", 1):                                      # out of range, or not an array
+            learner.claim = claim
+            assert remote(lambda a, b: a)(x, [1]) is not x
+    finally:
+        learner_sock.close()
+        grader_sock.close()

@@ -351,6 +351,21 @@ WRONG = [
                                   "            out[:, i * d_k:(i + 1) * d_k] = 0\n"
                                   "    return out\n"},
          fails={"check_ablate_heads": "indexes the columns as axis 1"}),
+    # found by a helper: with every head kept, the input itself is handed back (not a new tensor, not a copy)
+    dict(name="ablate_returns_concat_when_all_kept",
+         answers={"ablate_heads": _ABLATE
+                  + "    d_k = head_dim(concat.shape[-1], len(keep))\n"
+                  "    if all(bool(k) for k in keep):\n"
+                  "        return concat\n"
+                  "    mask = torch.as_tensor(np.asarray(keep, dtype=bool), device=concat.device).repeat_interleave(d_k)\n"
+                  "    return concat * mask.to(concat.dtype)\n"},
+         fails={"check_ablate_heads": "returned concat itself"}),
+    dict(name="without_returns_mha_when_all_kept",
+         answers={"without_heads": _WITHOUT
+                  + "    if all(bool(k) for k in keep):\n"
+                  "        return mha\n"
+                  + _WITHOUT_BODY.format(zero="pruned.W_O.mul_(mask[:, None])")},
+         fails={"check_without_heads": "returned mha itself"}),
 ]
 
 CORRECT = [

@@ -400,6 +400,11 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="repeat_kv_returns_k_itself_for_one_repeat",   # as Hugging Face's repeat_kv does
+         answers={"repeat_kv": "def repeat_kv(K, n_rep):\n"
+                               "    if n_rep == 1:\n"
+                               "        return K\n"
+                               "    return np.repeat(K, n_rep, axis=-3)\n"}),
     dict(name="quiz_gqa_with_a_full_stop",   # found by a helper: "(B)" and "B." were refused
          answers={"quiz_gqa": 'answer_gqa = "B."\n'}),
     dict(name="group_size_a_numpy_integer",   # numpy integers are ints (used to cost 2 points)
