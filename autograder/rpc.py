@@ -7,6 +7,7 @@ that are not values (wire.py) stay with their owner; the other side holds a `Rem
 calls, attributes and items are requests to the owner and come back as values or Remotes again.
 Standard library only: this source also runs inside the learner's kernel (agent.py).
 """
+import contextlib as _contextlib
 import copy as _copy
 import threading as _threading
 
@@ -109,17 +110,13 @@ def _f():
 
 
 def _own_argument(args, same, result):
-    """A function that handed back one of its array arguments, the same object (`return x`), hands back the
-    caller's own object here too, as it would in one process (`sync_state`'s "same": its position)."""
-    if type(same) is not int or type(args[1]) is not list or not 0 <= same < len(args[1]):
-        return result
-    own = args[1][same]
-    try:   # only where it holds what came back (a read-only array of ours was not changed with it)
+    """A function that handed back one of its array arguments itself (`return x`; `sync_state`'s "same": its
+    position) hands back the caller's own object, as in one process: only where that holds what came back."""
+    own = args[1][same] if type(same) is int and type(args[1]) is list and 0 <= same < len(args[1]) else None
+    with _contextlib.suppress(Exception):   # not comparable: the value as it came
         if type(own) is type(result) and type(own).__name__ in ("ndarray", "Tensor", "Parameter") \
                 and own.shape == result.shape and own.dtype == result.dtype and bool((own == result).all()):
             return own
-    except Exception:   # noqa: BLE001 - not comparable: the value as it came
-        pass
     return result
 
 
