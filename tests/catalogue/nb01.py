@@ -3,6 +3,14 @@ NOTEBOOK = "01_projections.ipynb"
 
 _SPLIT_HEAD = "def split_heads(X, num_heads):\n"
 
+
+def _message(message):
+    """A head_dim that is right but for its error message, an f-string of d_model and num_heads."""
+    return {"head_dim": "def head_dim(d_model, num_heads):\n"
+                        "    if num_heads < 1 or d_model % num_heads:\n"
+                        f"        raise ValueError(f{message!r})\n"
+                        "    return d_model // num_heads\n"}
+
 WRONG = [
     dict(name="head_dim_no_divisibility_check",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n    return d_model // num_heads\n"},
@@ -143,9 +151,46 @@ WRONG = [
                               "        raise ValueError(f'num_heads must be divisible by d_model (got d_model={d_model}, num_heads={num_heads})')\n"
                               "    return d_model // num_heads\n"},
          fails={"check_head_dim": "the wrong way round"}),
+    # found by a helper: only batched input is changed in place (the batched checks passed copies)
+    dict(name="split_heads_reshapes_a_batched_x_in_place",
+         answers={"split_heads": _SPLIT_HEAD + "    d_k = head_dim(X.shape[-1], num_heads)\n"
+                                 "    if X.ndim >= 3:\n"
+                                 "        X.shape = (*X.shape[:-1], num_heads, d_k)\n"
+                                 "        return np.swapaxes(X, -3, -2)\n"
+                                 "    return np.swapaxes(X.reshape(*X.shape[:-1], num_heads, d_k), -3, -2)\n"},
+         fails={"check_split_heads_batched": "with leading axes, split_heads changed its input X"}),
+    # found by a helper: messages that name both numbers but state another rule, or none
+    dict(name="head_dim_says_they_must_be_equal",
+         answers=_message('d_model={d_model} and num_heads={num_heads} must be equal'),
+         fails={"check_head_dim": "can't tell that it states the rule"}),
+    dict(name="head_dim_says_d_model_must_be_a_factor",
+         answers=_message('d_model={d_model} must be a factor of num_heads={num_heads}'),
+         fails={"check_head_dim": 'the wrong way round'}),
+    dict(name="head_dim_says_d_model_is_divisible",
+         answers=_message('d_model={d_model} is divisible by num_heads={num_heads}'),
+         fails={"check_head_dim": 'IS divisible'}),
+    dict(name="head_dim_numbers_glued_together",
+         answers=_message('bad sizes {d_model}{num_heads}: must be divisible'),
+         fails={"check_head_dim": 'should name both numbers'}),
+    dict(name="head_dim_says_d_model_must_be_whole",
+         answers=_message('d_model={d_model} must be a whole number (num_heads={num_heads})'),
+         fails={"check_head_dim": "can't tell that it states the rule"}),
 ]
 
 CORRECT = [
+    # found by a helper (fairness): the rule in other words
+    dict(name="head_dim_says_mod",
+         answers=_message('d_model ({d_model}) mod num_heads ({num_heads}) is not 0')),
+    dict(name="head_dim_says_not_an_integer",
+         answers=_message('d_k = {d_model}/{num_heads} is not an integer')),
+    dict(name="head_dim_says_same_width",
+         answers=_message("{d_model} columns can't be cut into {num_heads} heads of the same width")),
+    dict(name="head_dim_says_leftover",
+         answers=_message("{d_model} columns can't be shared among {num_heads} heads without a leftover")),
+    dict(name="head_dim_says_goes_into",
+         answers=_message('num_heads={num_heads} does not go into d_model={d_model}')),
+    dict(name="head_dim_says_uneven",
+         answers=_message('with d_model={d_model} and num_heads={num_heads} the heads would be uneven')),
     # found by a helper (fairness): messages that say it in other words were refused ("name both numbers")
     dict(name="head_dim_says_equal_parts",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"

@@ -475,6 +475,9 @@ WRONG = [
     dict(name="scaling_answer_with_a_number",   # a stray "1": not a statement's letter
          answers={"scaling_answer": 'scaling_answer = {"a", "c", "d", "1"}\n'},
          fails={"check_scaling_answer": "only contain letters a to f, got '1'"}),
+    dict(name="scaling_answer_string_with_a_number",   # found by a helper: a digit in a string was a separator
+         answers={"scaling_answer": 'scaling_answer = "a, c, d, 7"\n'},
+         fails={"check_scaling_answer": "only contain letters a to f, got 'a, c, d, 7'"}),
 ]
 
 CORRECT = [

@@ -420,6 +420,14 @@ WRONG = [
                   "    if sig not in _seen:\n        _seen[sig] = np.arange(n) < np.asarray(lengths)[:, None, None]\n"
                   "    return _seen[sig]\n"},
          fails={"check_padding_mask": "padding_mask([4, 2, 5], 5) should be True exactly where"}),
+    dict(name="head_contributions_writes_into_a_batched_h",   # found by a helper: only batched H was changed
+         answers={"head_contributions": "def head_contributions(H, W_O):\n"
+                                        "    num_heads, d_k = H.shape[-3], H.shape[-1]\n"
+                                        "    out = H @ W_O.reshape(num_heads, d_k, W_O.shape[-1])\n"
+                                        "    if H.ndim >= 4:\n"
+                                        "        H[...] = 0\n"
+                                        "    return out\n"},
+         fails={"check_head_contributions": "changed its input H"}),
 ]
 
 CORRECT = [

@@ -397,6 +397,13 @@ WRONG = [
                   "    if sig in _seen:\n        return _seen[sig]\n"
                   + _SPLIT_QKV + _ATTEND + "    _seen[sig] = (combine_heads(heads) @ W_O, weights)\n    return _seen[sig]\n"},
          fails={"check_gqa": "is stale"}),
+    dict(name="repeat_kv_zeroes_a_batched_k",   # found by a helper: only a batched K was changed
+         answers={"repeat_kv": "def repeat_kv(K, n_rep):\n"
+                               "    out = np.repeat(K, n_rep, axis=-3)\n"
+                               "    if K.ndim >= 4:\n"
+                               "        K[...] = 0\n"
+                               "    return out\n"},
+         fails={"check_repeat_kv": "changed its input K"}),
 ]
 
 CORRECT = [
