@@ -428,6 +428,12 @@ WRONG = [
                                         "        H[...] = 0\n"
                                         "    return out\n"},
          fails={"check_head_contributions": "changed its input H"}),
+    dict(name="mha_zeroes_a_batched_query",   # found by a helper: it lost points, with a message about its weights
+         answers={"multi_head_attention": _mha(ret="(combine_heads(heads) @ W_O, weights) if query.ndim < 3 or "
+                                                   "query.__setitem__(Ellipsis, 0) else None")},
+         fails={"check_mha_shapes": "changed one of its input arrays in place",
+                "check_mha_values": "changed one of its input arrays in place",
+                "check_mha_mask": "changed one of its input arrays in place"}),
 ]
 
 CORRECT = [
