@@ -248,10 +248,15 @@ def test_peak_table_matches_whole_gpu_names():
 # 08's GQA comparison trains three variants with the training code that already ran on the pretend GPU: here for 3
 # steps each (the test checks where their tensors live and their caches, not their losses)
 shorter_gqa = replacing("notebook 08", "GQA_STEPS =", {"GQA_STEPS = 30 if FAST else 300": "GQA_STEPS = 3"})
+# ... and the model itself for 12 steps, not 80 (its loss falls, though not yet below the unigram baseline: the test
+# checks that training runs on the GPU and what it leaves there, not how well it writes)
+shorter_training = replacing("notebook 08", "STEPS = 80 if FAST", {
+    "STEPS = 80 if FAST": "STEPS = 12 if FAST",
+    'assert history["val"][-1] < UNIGRAM_LOSS, (': 'assert history["val"][-1] < history["val"][0], ('})
 
 
 def test_notebook_08_on_a_gpu(monkeypatch):
-    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=shorter_gqa)
+    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=lambda s: shorter_gqa(shorter_training(s)))
     text = "".join(printed.values())
     assert ns["device"] == "cuda" and "device: cuda (Tesla T4)" in text
     # the model, the batches and the variants of section 9 live on the GPU (labelled so: the pretend GPU has ended
@@ -262,10 +267,10 @@ def test_notebook_08_on_a_gpu(monkeypatch):
     assert all(not on_gpu(m) for m in ns["maps"])
     # every check passed (hidden tests included): the checks run on the CPU whatever the device
     assert text.count("OK: ") == 11, text
-    # training: finite losses that fall from about ln V to below the unigram baseline
+    # training: finite losses that fall from about ln V
     history = ns["history"]
-    assert all(math.isfinite(v) for v in history["train"] + history["val"])
-    assert history["val"][-1] < ns["UNIGRAM_LOSS"] < history["val"][0] <= ns["UNIFORM_LOSS"] + 0.2, history
+    assert ns["STEPS"] == 12 and all(math.isfinite(v) for v in history["train"] + history["val"])
+    assert history["val"][-1] < history["val"][0] <= ns["UNIFORM_LOSS"] + 0.2, history
     # writing: the samples start with the prompt and have their length; the cache writes what the full model writes
     assert all(s.startswith(ns["PROMPT"]) and len(s) == len(ns["PROMPT"]) + 160 for s in ns["samples"].values())
     cached, full = ns["timings"]["with KV cache"][0], ns["timings"]["without cache"][0]
