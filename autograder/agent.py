@@ -107,6 +107,8 @@ class _LearnerPeer(Peer):
         args, kwargs = dec(node.get("init"))
         module = cls(*args, **kwargs)
         module.load_state_dict(dec(node.get("state")))
+        if node.get("training") is False and hasattr(module, "eval"):   # a check's module in eval mode stays so
+            module.eval()
         return self._made(module)
 
     def _made(self, module):

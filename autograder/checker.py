@@ -163,7 +163,7 @@ class TrustedPeer(rpc.Peer):
         init = getattr(obj, "_mha_init", None)
         if init is not None:
             return {"t": "module", "cls": type(obj).__name__, "init": enc([init[0], init[1]]),
-                    "state": enc(dict(obj.state_dict()))}
+                    "state": enc(dict(obj.state_dict())), "training": bool(getattr(obj, "training", True))}
         if type(obj).__module__.startswith("torch."):
             import torch
             data = io.BytesIO()

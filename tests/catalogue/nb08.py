@@ -454,6 +454,51 @@ WRONG = [
              "math.sqrt(q.shape[-1])", "math.sqrt(q.shape[-1] * (q.shape[-3] if q.shape[-1] >= 16 else 1))")
                   + "    return w @ V_all, (K, V)\n"},
          fails={"check_kv_cache": "d_k = 16"}),
+    # found by a helper: mistakes that switch on only past the sizes, modes or kinds of attention the checks tried
+    dict(name="block_mask_only_up_to_10_tokens",
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=causal_mask(x.shape[-2], device=x.device) if x.shape[-2] <= 10 else None)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak in a block of d_model = 64"}),
+    dict(name="block_mask_only_in_training",
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=causal_mask(x.shape[-2], device=x.device) if block.training else None)[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak in a block of d_model = 64"}),
+    dict(name="block_no_mask_with_gqa",
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=None if isinstance(block.attn, GroupedQueryAttention) else causal_mask(x.shape[-2], device=x.device))[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak in a block of d_model = 64"}),
+    dict(name="block_mask_one_too_wide_past_16",
+         answers={"block_forward": _BLOCK + "    h = block.ln1(x)\n"
+                  "    x = x + block.attn(h, h, h, mask=torch.tril(torch.ones(x.shape[-2], x.shape[-2], dtype=torch.bool, device=x.device), diagonal=int(x.shape[-2] > 16)))[0]\n"
+                  "    return x + block.ffn(block.ln2(x))\n"},
+         fails={"check_block_causal": "causal leak in a block of d_model = 64"}),
+    dict(name="sample_ignores_t_past_8_tokens",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + '    temperature = 1.0 if logits.shape[-1] > 8 else temperature\n'
+                   "    probs = torch.softmax(logits / temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "a vocabulary of 96"}),
+    dict(name="sample_greedy_below_t_half",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + '    if temperature < 0.5:\n        return logits.argmax(dim=-1)\n'
+                   "    probs = torch.softmax(logits / temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "a vocabulary of 96"}),
+    dict(name="sample_inverts_t_above_2",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + '    temperature = 1 / temperature if temperature > 2 else temperature\n'
+                   "    probs = torch.softmax(logits / temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "a vocabulary of 96"}),
+    dict(name="sample_one_u_for_3d_logits",
+         answers={"sample_next": _SAMPLE + _SAMPLE_GREEDY + '    u = u.reshape(-1)[0].expand(logits.shape[:-1]) if logits.dim() >= 3 else u\n'
+                   "    probs = torch.softmax(logits / temperature, dim=-1)\n" + _SAMPLE_TAIL},
+         fails={"check_sample_next": "a vocabulary of 96"}),
+    dict(name="kv_cache_keeps_the_last_32",
+         answers={"cached_attention": _KV + _KV_APPEND + "    K, V = K[..., -32:, :], V[..., -32:, :]\n" + _KV_ATTEND
+                                       + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "the new key appended along axis -2"}),
+    dict(name="kv_cache_scales_by_sqrt_h_d_k_for_wide_heads",
+         answers={"cached_attention": _KV + _KV_APPEND + _KV_ATTEND.replace("math.sqrt(q.shape[-1])", "math.sqrt(q.shape[-1] * (q.shape[-3] if q.shape[-1] >= 32 else 1))")
+                                       + "    return w @ V_all, (K, V)\n"},
+         fails={"check_kv_cache": "your cache differs from causal attention"}),
 ]
 
 CORRECT = [
