@@ -478,6 +478,28 @@ WRONG = [
     dict(name="scaling_answer_string_with_a_number",   # found by a helper: a digit in a string was a separator
          answers={"scaling_answer": 'scaling_answer = "a, c, d, 7"\n'},
          fails={"check_scaling_answer": "only contain letters a to f, got 'a, c, d, 7'"}),
+    # found by a helper: mistakes that switch on only past the sizes, dtypes or axes the checks tried
+    dict(name='causal_mask_one_too_wide_past_10',
+         answers={'causal_mask': 'def causal_mask(n):\n    return np.tril(np.ones((n, n), dtype=bool), k=1 if n > 10 else 0)\n'},
+         fails={'check_causal_mask': 'should be True exactly where j <= i'}),
+    dict(name='softmax_max_only_for_short_rows',
+         answers={'softmax': 'def softmax(x, axis=-1):\n    if x.shape[axis] <= 3:\n        x = x - np.max(x, axis=axis, keepdims=True)\n    e = np.exp(x)\n    return e / np.sum(e, axis=axis, keepdims=True)\n'},
+         fails={'check_softmax_stable': 'contains nan'}),
+    dict(name='softmax_max_only_for_float64',
+         answers={'softmax': 'def softmax(x, axis=-1):\n    if x.dtype == np.float64:\n        x = x - np.max(x, axis=axis, keepdims=True)\n    e = np.exp(x)\n    return e / np.sum(e, axis=axis, keepdims=True)\n'},
+         fails={'check_softmax_stable': 'float32 x of shape (4, 3, 100)'}),
+    dict(name='softmax_kept_by_shape_past_1000',
+         answers={'softmax': 'def softmax(x, axis=-1):\n    key = (x.shape, axis)\n    if x.size >= 1000 and key in _kept:\n        return _kept[key]\n    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n    out = e / np.sum(e, axis=axis, keepdims=True)\n    if x.size >= 1000:\n        _kept[key] = out\n    return out\n_kept = {}\n'},
+         fails={'check_softmax_stable': 'compute from the x you are given each time'}),
+    dict(name='softmax_writes_into_x_on_an_axis_of_one',
+         answers={'softmax': 'def softmax(x, axis=-1):\n    if x.shape[axis] == 1:\n        x[...] = 1.0\n        return x\n    e = np.exp(x - np.max(x, axis=axis, keepdims=True))\n    return e / np.sum(e, axis=axis, keepdims=True)\n'},
+         fails={'check_softmax': 'on an axis of length 1'}),
+    dict(name='attention_sqrt_d_model_past_64',
+         answers={'scaled_dot_product_attention': _attn(scores="Q @ np.swapaxes(K, -1, -2) / np.sqrt(d_k * 8 if d_k > 64 else d_k)")},
+         fails={'check_attention_mask': 'd_k = 128, 70 keys'}),
+    dict(name='attention_scales_a_5d_q_in_place',
+         answers={'scaled_dot_product_attention': _attn(scores="(np.divide(Q, np.sqrt(d_k), out=Q) if Q.ndim >= 5 else Q / np.sqrt(d_k)) @ np.swapaxes(K, -1, -2)")},
+         fails={'check_attention_batched': 'though not smaller ones'}),
 ]
 
 CORRECT = [
