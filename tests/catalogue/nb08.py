@@ -499,6 +499,13 @@ WRONG = [
          answers={"cached_attention": _KV + _KV_APPEND + _KV_ATTEND.replace("math.sqrt(q.shape[-1])", "math.sqrt(q.shape[-1] * (q.shape[-3] if q.shape[-1] >= 32 else 1))")
                                        + "    return w @ V_all, (K, V)\n"},
          fails={"check_kv_cache": "your cache differs from causal attention"}),
+    dict(name="layer_norm_detaches_its_statistics_past_16",   # found by a helper: the gradients were tried at d = 8
+         answers={"layer_norm": _LN + _LN_MEAN
+                  + "    var = x.var(dim=-1, unbiased=False, keepdim=True)\n"
+                  "    if x.shape[-1] > 16:\n"
+                  "        mean, var = mean.detach(), var.detach()\n"
+                  "    return gamma * (x - mean) / torch.sqrt(var + eps) + beta\n"},
+         fails={"check_layer_norm_gradients": "with d_model = 64"}),
 ]
 
 CORRECT = [
