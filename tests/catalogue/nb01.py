@@ -175,9 +175,18 @@ WRONG = [
     dict(name="head_dim_says_d_model_must_be_whole",
          answers=_message('d_model={d_model} must be a whole number (num_heads={num_heads})'),
          fails={"check_head_dim": "can't tell that it states the rule"}),
+    dict(name="split_heads_returns_x_for_one_head",   # found by a helper: no head axis for num_heads == 1
+         answers={"split_heads": _SPLIT_HEAD + "    if num_heads == 1:\n        return X\n"
+                                 "    d_k = head_dim(X.shape[-1], num_heads)\n"
+                                 "    return np.swapaxes(X.reshape(*X.shape[:-1], num_heads, d_k), -3, -2)\n"},
+         fails={"check_split_heads": "keep the head axis for one head too"}),
 ]
 
 CORRECT = [
+    dict(name="head_dim_says_cannot_split",   # found by a helper (fairness)
+         answers=_message("can't split d_model={d_model} into num_heads={num_heads} heads of the same number of columns")),
+    dict(name="head_dim_says_must_be_an_int",
+         answers=_message("d_model/num_heads = {d_model}/{num_heads} must be an int")),
     # found by a helper (fairness): the rule in other words
     dict(name="head_dim_says_mod",
          answers=_message('d_model ({d_model}) mod num_heads ({num_heads}) is not 0')),
