@@ -218,9 +218,14 @@ WRONG = [
          answers={"combine_heads": _COMBINE + "    dt = H.dtype\n    H = H.astype(np.float32)\n"
                                    "    return np.swapaxes(H, -3, -2).reshape(*H.shape[:-3], H.shape[-2], -1).astype(dt)\n"},
          fails={"check_combine_heads": "not exactly H's (rounded on the way?)"}),
+    dict(name="question_two_letters",   # two letters for a one-letter question: not read as either
+         answers={"question_sum": 'answer = "A, B"\n'},
+         fails={"check_question_sum": "set answer to one of"}),
 ]
 
 CORRECT = [
+    dict(name="question_answer_colon",   # found by a helper: "Answer: B", "[B]", "'B'" were refused
+         answers={"question_sum": 'answer = "Answer: B"\n'}),
     dict(name="question_in_brackets",   # found by a helper: "(B)" and "B." were refused
          answers={"question_sum": 'answer = "(B)"\n'}),
     dict(name="combine_longdouble",   # its numbers exactly, in more bits: not charged (it arrived as a Remote once)

@@ -437,6 +437,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="quiz_summing_in_square_brackets",
+         answers={"quiz_summing": 'answer_summing = "[B]"\n'}),
     dict(name="quiz_summing_with_a_full_stop",   # found by a helper: "(B)" and "B." were refused
          answers={"quiz_summing": 'answer_summing = "B."\n'}),
     dict(name="contrib_in_float32",   # found by a helper: float32 rounding lost both points

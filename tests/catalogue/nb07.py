@@ -407,6 +407,8 @@ WRONG = [
 ]
 
 CORRECT = [
+    dict(name="quiz_gqa_quoted_twice",
+         answers={"quiz_gqa": "answer_gqa = \"'B'\"\n"}),
     dict(name="repeat_kv_returns_k_itself_for_one_repeat",   # as Hugging Face's repeat_kv does
          answers={"repeat_kv": "def repeat_kv(K, n_rep):\n"
                                "    if n_rep == 1:\n"
