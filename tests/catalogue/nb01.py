@@ -161,19 +161,19 @@ WRONG = [
          fails={"check_split_heads_batched": "with leading axes, split_heads changed its input X"}),
     # found by a helper: messages that name both numbers but state another rule, or none
     dict(name="head_dim_says_they_must_be_equal",
-         answers=_message('d_model={d_model} and num_heads={num_heads} must be equal'),
+         answers=_message("d_model={d_model} and num_heads={num_heads} must be equal"),
          fails={"check_head_dim": "can't tell that it states the rule"}),
     dict(name="head_dim_says_d_model_must_be_a_factor",
-         answers=_message('d_model={d_model} must be a factor of num_heads={num_heads}'),
-         fails={"check_head_dim": 'the wrong way round'}),
+         answers=_message("d_model={d_model} must be a factor of num_heads={num_heads}"),
+         fails={"check_head_dim": "the wrong way round"}),
     dict(name="head_dim_says_d_model_is_divisible",
-         answers=_message('d_model={d_model} is divisible by num_heads={num_heads}'),
-         fails={"check_head_dim": 'IS divisible'}),
+         answers=_message("d_model={d_model} is divisible by num_heads={num_heads}"),
+         fails={"check_head_dim": "IS divisible"}),
     dict(name="head_dim_numbers_glued_together",
-         answers=_message('bad sizes {d_model}{num_heads}: must be divisible'),
-         fails={"check_head_dim": 'should name both numbers'}),
+         answers=_message("bad sizes {d_model}{num_heads}: must be divisible"),
+         fails={"check_head_dim": "should name both numbers"}),
     dict(name="head_dim_says_d_model_must_be_whole",
-         answers=_message('d_model={d_model} must be a whole number (num_heads={num_heads})'),
+         answers=_message("d_model={d_model} must be a whole number (num_heads={num_heads})"),
          fails={"check_head_dim": "can't tell that it states the rule"}),
     dict(name="split_heads_returns_x_for_one_head",   # found by a helper: no head axis for num_heads == 1
          answers={"split_heads": _SPLIT_HEAD + "    if num_heads == 1:\n        return X\n"
@@ -189,34 +189,25 @@ CORRECT = [
          answers=_message("d_model/num_heads = {d_model}/{num_heads} must be an int")),
     # found by a helper (fairness): the rule in other words
     dict(name="head_dim_says_mod",
-         answers=_message('d_model ({d_model}) mod num_heads ({num_heads}) is not 0')),
+         answers=_message("d_model ({d_model}) mod num_heads ({num_heads}) is not 0")),
     dict(name="head_dim_says_not_an_integer",
-         answers=_message('d_k = {d_model}/{num_heads} is not an integer')),
+         answers=_message("d_k = {d_model}/{num_heads} is not an integer")),
     dict(name="head_dim_says_same_width",
          answers=_message("{d_model} columns can't be cut into {num_heads} heads of the same width")),
     dict(name="head_dim_says_leftover",
          answers=_message("{d_model} columns can't be shared among {num_heads} heads without a leftover")),
     dict(name="head_dim_says_goes_into",
-         answers=_message('num_heads={num_heads} does not go into d_model={d_model}')),
+         answers=_message("num_heads={num_heads} does not go into d_model={d_model}")),
     dict(name="head_dim_says_uneven",
-         answers=_message('with d_model={d_model} and num_heads={num_heads} the heads would be uneven')),
+         answers=_message("with d_model={d_model} and num_heads={num_heads} the heads would be uneven")),
     # found by a helper (fairness): messages that say it in other words were refused ("name both numbers")
     dict(name="head_dim_says_equal_parts",
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f\"d_model={d_model} can't be split into num_heads={num_heads} equal parts\")\n"
-                              "    return d_model // num_heads\n"}),
+         answers=_message("d_model={d_model} can't be split into num_heads={num_heads} equal parts")),
     dict(name="head_dim_says_remainder",
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f'd_model={d_model} / num_heads={num_heads} leaves a remainder')\n"
-                              "    return d_model // num_heads\n"}),
+         answers=_message("d_model={d_model} / num_heads={num_heads} leaves a remainder")),
     dict(name="head_dim_says_whole_number",
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f'd_model={d_model}, num_heads={num_heads}: {d_model}/{num_heads} is not '\n"
-                              "                         'a whole number of columns per head')\n"
-                              "    return d_model // num_heads\n"}),
+         answers=_message("d_model={d_model}, num_heads={num_heads}: {d_model}/{num_heads} is not a whole number of "
+                          "columns per head")),
     # found by a helper attacking this stop's own checks (third round)
     dict(name="head_dim_says_divisor",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
