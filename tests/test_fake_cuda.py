@@ -205,13 +205,15 @@ def test_what_if_4_float16_runs_as_written(monkeypatch):
 # 06 trains its 4-head model, then two more in the head-count sweep, with the same `train_model`: here every model
 # trains for 50 steps, not 500 (the test checks where tensors live and when the clock is read, not what the models
 # learn; the checks that follow test the learner's functions, not the trained model)
-shorter_training = replacing("notebook 06", "STEPS =", {"STEPS = 500 if FAST else 1000": "STEPS = 50"})
+shorter_training_06 = replacing("notebook 06", "STEPS =", {"STEPS = 500 if FAST else 1000": "STEPS = 50"})
 
 
 def test_notebook_06_on_a_gpu(monkeypatch):
-    _, printed, gpu = run_notebook(NB06, "Tesla T4", monkeypatch, edit=shorter_training)
-    assert "d_k = 16: 1616 weights" in "".join(printed.values()), "the sweep should still train h = 1"
-    assert "device: cuda" in "".join(printed.values())
+    _, printed, gpu = run_notebook(NB06, "Tesla T4", monkeypatch, edit=shorter_training_06)
+    text = "".join(printed.values())
+    assert "trained 50 steps" in text, "the edit should shorten the training"
+    assert "d_k = 16: 1616 weights" in text, "the sweep should still train h = 1"
+    assert "device: cuda" in text
     assert gpu.early_reads == [], f"clock read with GPU work queued: {gpu.early_reads}"
 
 
@@ -250,13 +252,13 @@ def test_peak_table_matches_whole_gpu_names():
 shorter_gqa = replacing("notebook 08", "GQA_STEPS =", {"GQA_STEPS = 30 if FAST else 300": "GQA_STEPS = 3"})
 # ... and the model itself for 12 steps, not 80 (its loss falls, though not yet below the unigram baseline: the test
 # checks that training runs on the GPU and what it leaves there, not how well it writes)
-shorter_training = replacing("notebook 08", "STEPS = 80 if FAST", {
+shorter_training_08 = replacing("notebook 08", "STEPS = 80 if FAST", {
     "STEPS = 80 if FAST": "STEPS = 12 if FAST",
     'assert history["val"][-1] < UNIGRAM_LOSS, (': 'assert history["val"][-1] < history["val"][0], ('})
 
 
 def test_notebook_08_on_a_gpu(monkeypatch):
-    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=lambda s: shorter_gqa(shorter_training(s)))
+    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=lambda s: shorter_gqa(shorter_training_08(s)))
     text = "".join(printed.values())
     assert ns["device"] == "cuda" and "device: cuda (Tesla T4)" in text
     # the model, the batches and the variants of section 9 live on the GPU (labelled so: the pretend GPU has ended
