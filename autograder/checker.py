@@ -62,7 +62,7 @@ def _cut(text: str, limit: int) -> str:
 @dataclass
 class Check:
     grade_id: str
-    source: str
+    code: types.CodeType          # its source, compiled once (a catalogue runs each check hundreds of times)
     exercise: frozenset[str]      # names the exercise under test defines
 
 
@@ -103,7 +103,8 @@ def load_spec(source_notebook: str, mtime: float) -> Spec:
         if meta.get("grade") and meta.get("grade_id") in HELPER_CELLS:
             spec.helpers.append(cell.source)
         elif meta.get("grade"):
-            spec.checks[meta["grade_id"]] = Check(meta["grade_id"], cell.source, current)
+            gid = meta["grade_id"]
+            spec.checks[gid] = Check(gid, compile(tree, f"<{gid}>", "exec"), current)
         elif meta.get("solution"):
             current = frozenset(defined_names(tree))
             spec.references.append(cell.source)
@@ -133,9 +134,7 @@ def _record_init(ns: dict) -> None:
     """Trusted nn.Module classes remember their constructor arguments, so that an instance can be sent
     to the learner's kernel by value (class name, arguments, state) and rebuilt there."""
     torch = ns.get("torch")
-    if torch is None:
-        return
-    for value in list(ns.values()):
+    for value in list(ns.values()) if torch is not None else []:
         if isinstance(value, type) and issubclass(value, torch.nn.Module) and "__init__" in vars(value) \
                 and not getattr(value.__init__, "_mha_records", False):
             original = value.__init__
@@ -289,7 +288,7 @@ class Checker:
                 if earlier and swap:
                     peer.request("swap", {name: self._noting(name, ref) for name, ref in earlier.items()})
                     swapped = True
-                exec(compile(check.source, f"<{grade_id}>", "exec"), self.ns)
+                exec(check.code, self.ns)
         except rpc.RemoteError:
             raise
         except BaseException as err:   # noqa: BLE001 - a failed check is an outcome, not a crash

@@ -17,13 +17,14 @@ except ImportError:         # inside the learner's kernel, wire.py's names are t
 def pack(header, buffers):
     """One message: lengths, the JSON header, the buffers."""
     head = json.dumps(header, separators=(",", ":")).encode()
-    parts = [struct.pack("<II", len(head), len(buffers)), head]
+    parts = [b"", struct.pack("<II", len(head), len(buffers)), head]
     for b in buffers:
         parts += [struct.pack("<Q", len(b)), b]
-    data = b"".join(parts)
-    if len(data) > MAX_BYTES:
-        raise WireError(f"a message of {len(data) >> 20} MiB is too large to send (limit {MAX_BYTES >> 20} MiB)")
-    return struct.pack("<Q", len(data)) + data
+    size = sum(map(len, parts))
+    if size > MAX_BYTES:
+        raise WireError(f"a message of {size >> 20} MiB is too large to send (limit {MAX_BYTES >> 20} MiB)")
+    parts[0] = struct.pack("<Q", size)
+    return b"".join(parts)   # one copy of the buffers: they are large (arrays)
 
 
 def _read_exact(sock, n, deadline=None):
@@ -58,13 +59,14 @@ def receive(sock, deadline=None):
             raise WireError(f"a message of more than {MAX_NODES:,} values")
         header = json.loads(head)
         pos += head_len
+        view = memoryview(data)
         buffers = []
         for _ in range(count):
             (n,) = struct.unpack_from("<Q", data, pos)
             pos += 8
             if pos + n > len(data):
                 raise WireError("a buffer runs past the end of its message")
-            buffers.append(data[pos:pos + n])
+            buffers.append(view[pos:pos + n])   # not copied: decode copies an array's data once, into the array
             pos += n
     except (struct.error, ValueError, RecursionError) as err:
         raise WireError(f"a malformed message ({type(err).__name__})") from None

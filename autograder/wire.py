@@ -206,7 +206,7 @@ def decode(tree, buffers, resolve, grad=False):
         if t == "float":
             return float(str(x.get("v")))
         if t == "bytes":
-            return buf(x)
+            return bytes(buf(x))
         if t in ("list", "tuple", "set", "frozenset"):
             items = x.get("v")
             if type(items) is not list:
