@@ -35,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from conftest import SHORTER_RUNS
 from fake_cuda import GPUS, MIXED, NUMPY, on_gpu, pretend_gpu
 
 matplotlib.use("Agg")
@@ -142,14 +143,17 @@ def test_a_refused_backend_warns_and_raises_like_pytorch():
 
 
 # ---- the notebooks and the benchmark on every pretend GPU ----
-def replacing(notebook: str, marker: str, lines: dict[str, str]):
-    """An edit for run_notebook: in the cell that holds `marker`, each line `old` becomes `new`; the test fails,
-    saying so, when the notebook's line has changed (the edit would do nothing)."""
+def shorter(path: Path):
+    """An edit for run_notebook: the lines of tests/conftest.py's SHORTER_RUNS for this notebook (shorter timings and
+    trainings, as the suite's whole-notebook gradings use them); the test fails, saying so, when one of the
+    notebook's lines has changed (the edit would do nothing)."""
+    lines = SHORTER_RUNS[path.name]
+    sources = "\n".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"])
+    missing = [old for old in lines if old not in sources]
+    assert not missing, f"{path.name}'s lines {missing} changed: update SHORTER_RUNS in tests/conftest.py"
+
     def edit(source):
-        if marker not in source:
-            return source
         for old, new in lines.items():
-            assert old in source, f"{notebook}'s line {old!r} changed: update the test's edit"
             source = source.replace(old, new)
         return source
     return edit
@@ -157,9 +161,7 @@ def replacing(notebook: str, marker: str, lines: dict[str, str]):
 
 # 05's timings measure each function for 5-30 ms under MHA_FAST, and the head-count section in 3 rounds: here for
 # about 1 ms, in one round (the test checks what is timed and how, not the figures)
-shorter_timings = replacing("notebook 05", "MIN_RUN_TIME, MAX_RUN_TIME =", {
-    "MIN_RUN_TIME, MAX_RUN_TIME = (0.005, 0.03) if FAST": "MIN_RUN_TIME, MAX_RUN_TIME = (0.001, 0.002) if FAST",
-    "ROUNDS, ROUND_TIME = (3, 0.005) if FAST": "ROUNDS, ROUND_TIME = (1, 0.001) if FAST"})
+shorter_timings = shorter(NB05)
 
 
 @pytest.mark.parametrize("gpu_name", GPUS)
@@ -205,7 +207,7 @@ def test_what_if_4_float16_runs_as_written(monkeypatch):
 # 06 trains its 4-head model, then two more in the head-count sweep, with the same `train_model`: here every model
 # trains for 50 steps, not 500 (the test checks where tensors live and when the clock is read, not what the models
 # learn; the checks that follow test the learner's functions, not the trained model)
-shorter_training_06 = replacing("notebook 06", "STEPS =", {"STEPS = 500 if FAST else 1000": "STEPS = 50"})
+shorter_training_06 = shorter(NB06)
 
 
 def test_notebook_06_on_a_gpu(monkeypatch):
@@ -247,18 +249,14 @@ def test_peak_table_matches_whole_gpu_names():
 
 
 # ---- notebook 08: the capstone's model, training, writing and KV cache on the pretend GPU ----
-# 08's GQA comparison trains three variants with the training code that already ran on the pretend GPU: here for 3
-# steps each (the test checks where their tensors live and their caches, not their losses)
-shorter_gqa = replacing("notebook 08", "GQA_STEPS =", {"GQA_STEPS = 30 if FAST else 300": "GQA_STEPS = 3"})
-# ... and the model itself for 12 steps, not 80 (its loss falls, though not yet below the unigram baseline: the test
-# checks that training runs on the GPU and what it leaves there, not how well it writes)
-shorter_training_08 = replacing("notebook 08", "STEPS = 80 if FAST", {
-    "STEPS = 80 if FAST": "STEPS = 12 if FAST",
-    'assert history["val"][-1] < UNIGRAM_LOSS, (': 'assert history["val"][-1] < history["val"][0], ('})
+# 08's model trains for 12 steps, not 80 (its loss falls, though not yet below the unigram baseline: the test checks
+# that training runs on the GPU and what it leaves there, not how well it writes), and its GQA comparison trains
+# three variants with the same code for 3 steps each (the test checks where their tensors live and their caches)
+shorter_training_08 = shorter(NB08)
 
 
 def test_notebook_08_on_a_gpu(monkeypatch):
-    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=lambda s: shorter_gqa(shorter_training_08(s)))
+    ns, printed, gpu = run_notebook(NB08, "Tesla T4", monkeypatch, edit=shorter_training_08)
     text = "".join(printed.values())
     assert ns["device"] == "cuda" and "device: cuda (Tesla T4)" in text
     # the model, the batches and the variants of section 9 live on the GPU (labelled so: the pretend GPU has ended
