@@ -287,11 +287,12 @@ def _init_worker(parent: tuple[dict[str, str], str]) -> None:
 
 def grade_many(work: dict[str, dict[str, dict[str, str]]], jobs: int = 2, cell_timeout: int = 60,
                isolation: str = "auto") -> list[Result]:
-    """{notebook: {student: answers}}, one session per notebook, `jobs` notebooks at once (the longest first)."""
+    """{notebook: {student: answers}}, one session per notebook, `jobs` notebooks at once (the longest first) in
+    worker processes; jobs=0, or one notebook: one after another in this process."""
     from concurrent.futures import ProcessPoolExecutor
 
     order = sorted(work, key=lambda nb: -len(work[nb]))
-    if jobs <= 1 or len(order) <= 1:
+    if jobs <= 0 or len(order) <= 1:
         return [r for nb in order for r in grade_cases(nb, work[nb], cell_timeout, isolation)]
     ctx = workers.context(imports_of(sorted(COURSE.glob("*.ipynb")), first_use=False))
     with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(workers.here(jobs),)) as pool:

@@ -166,10 +166,11 @@ def batch(tmp_path_factory):
                     quick.setdefault(nb, {})[student] = case["answers"]
                 if (student, nb) in sampled or student in whole:
                     samples.write_submission(subs, student, nb, shorter_runs(nb, filled))
-    # the check-level sessions (two kernels) run while the whole notebooks grade in one worker, not two: fewer
-    # processes ready to run at once spend less CPU switching between them (bench/README.md)
+    # the check-level sessions (one worker process, one notebook after another) run while the whole notebooks grade
+    # in this process: fewer processes ready to run at once spend less CPU switching between them (bench/README.md;
+    # the sessions in a thread of this process would share its sys.stdout, which a check redirects while it runs)
     with ThreadPoolExecutor(1) as side:
-        quick_results = side.submit(checklevel.grade_many, quick, 2)
+        quick_results = side.submit(checklevel.grade_many, quick, 1)
         results = grading.grade(subs, root / "out", progress=False, jobs=1)
         quick_results = quick_results.result()
     by_student: dict[str, list] = {}
