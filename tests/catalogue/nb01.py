@@ -210,10 +210,7 @@ CORRECT = [
                           "columns per head")),
     # found by a helper attacking this stop's own checks (third round)
     dict(name="head_dim_says_divisor",
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f'num_heads={num_heads} must be a divisor of d_model={d_model}')\n"
-                              "    return d_model // num_heads\n"}),
+         answers=_message("num_heads={num_heads} must be a divisor of d_model={d_model}")),
     dict(name="head_dim_says_which_numbers_divide",   # "is divisible only by": refused as "it says d_model is divisible"
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
                               "    if num_heads < 1 or d_model % num_heads:\n"
@@ -223,10 +220,7 @@ CORRECT = [
                               "    return d_model // num_heads\n"}),
     # found by a helper attacking this stop's own checks (second round)
     dict(name="head_dim_says_does_not_divide",
-         answers={"head_dim": "def head_dim(d_model, num_heads):\n"
-                              "    if num_heads < 1 or d_model % num_heads:\n"
-                              "        raise ValueError(f'num_heads ({num_heads}) does not divide d_model ({d_model})')\n"
-                              "    return d_model // num_heads\n"}),
+         answers=_message("num_heads ({num_heads}) does not divide d_model ({d_model})")),
     dict(name="head_dim_says_it_with_percent",
          answers={"head_dim": "def head_dim(d_model, num_heads):\n"
                               "    if num_heads < 1:\n"
