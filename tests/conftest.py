@@ -38,6 +38,15 @@ def running(*argv: str) -> list[str]:
     return found
 
 
+def pytest_configure(config):
+    """The grader's bytecode, written once before the test processes start: where PYTHONDONTWRITEBYTECODE is set
+    (as on this project's machines), each Python the suite starts that imports the grader (commands, workers,
+    forkservers) would compile it again, about 0.1 CPU-s each."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        import compileall
+        compileall.compile_dir(Path(__file__).resolve().parent.parent / "autograder", quiet=1)
+
+
 #: test files that read a suite-wide grading run: they share a test process (see pytest_xdist_make_scheduler)
 SHARED = {"tests/test_catalogue.py": "batch", "tests/test_feedback.py": "batch", "tests/test_solutions.py": "batch",
           "tests/test_scan.py": "batch",
